@@ -1,0 +1,138 @@
+"""Typed errors raised by otpy, each saying what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from otpy.process import Pid
+
+__all__ = [
+    "AlreadyRegistered",
+    "AlreadyStarted",
+    "BadReturn",
+    "CallTimeout",
+    "CallingSelf",
+    "NoProcess",
+    "NotAProcess",
+    "OtpyError",
+    "ReceiveTimeout",
+    "ServerExited",
+    "StartError",
+    "Unhandled",
+]
+
+
+class OtpyError(Exception):
+    """Base class of every error otpy raises on purpose."""
+
+
+class NoProcess(OtpyError, LookupError):
+    """The pid is dead, or no process is registered under the name."""
+
+    def __init__(self, dest: object, action: str = "reach") -> None:
+        self.dest = dest
+        super().__init__(
+            f"cannot {action} {dest!r}: no process is alive there "
+            "(it has exited, or the name is not registered)"
+        )
+
+
+class CallTimeout(OtpyError, TimeoutError):
+    """A call got no reply within its timeout."""
+
+    def __init__(self, dest: object, request: object, timeout: float) -> None:
+        self.dest = dest
+        self.request = request
+        self.timeout = timeout
+        super().__init__(
+            f"call to {dest!r} with {request!r} got no reply within {timeout}s; "
+            "raise `timeout=` if the server is slow, or reply sooner from handle_call"
+        )
+
+
+class ReceiveTimeout(OtpyError, TimeoutError):
+    """`receive` found no matching message within its timeout."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        super().__init__(f"no matching message arrived within {timeout}s")
+
+
+class CallingSelf(OtpyError):
+    """A process called itself, which would wait forever for its own reply."""
+
+    def __init__(self, dest: object) -> None:
+        self.dest = dest
+        super().__init__(
+            f"a process cannot call itself ({dest!r}): it would wait for a reply only it can "
+            "give; handle the request directly, or cast to yourself"
+        )
+
+
+class ServerExited(OtpyError):
+    """The server exited before replying to a call. `.reason` is its exit reason."""
+
+    def __init__(self, dest: object, reason: object) -> None:
+        self.dest = dest
+        self.reason = reason
+        super().__init__(f"server {dest!r} exited with reason {reason!r} before replying")
+
+
+class AlreadyStarted(OtpyError):
+    """The name asked for is taken. `.pid` is the process holding it."""
+
+    def __init__(self, name: object, pid: Pid) -> None:
+        self.name = name
+        self.pid = pid
+        super().__init__(
+            f"name {name!r} is already registered to {pid!r}; "
+            "use that process, or stop it first, or pick another name"
+        )
+
+
+class AlreadyRegistered(OtpyError):
+    """A unique Registry key is taken. `.pid` is the process holding it."""
+
+    def __init__(self, key: object, pid: Pid) -> None:
+        self.key = key
+        self.pid = pid
+        super().__init__(f"key {key!r} is already registered to {pid!r} in a unique registry")
+
+
+class StartError(OtpyError):
+    """A process failed to start. `.reason` says why (an exception, a Stop reason, 'timeout')."""
+
+    def __init__(self, reason: object, what: str = "process") -> None:
+        self.reason = reason
+        super().__init__(f"{what} failed to start: {reason!r}")
+
+
+class BadReturn(OtpyError, TypeError):
+    """A callback returned a value that is not in its table of allowed returns."""
+
+    def __init__(self, cls: type, callback: str, value: object, allowed: str) -> None:
+        self.cls = cls
+        self.callback = callback
+        self.value = value
+        super().__init__(
+            f"{cls.__qualname__}.{callback} returned {value!r}, which is not allowed; "
+            f"it must return one of: {allowed}"
+        )
+
+
+class Unhandled(OtpyError, NotImplementedError):
+    """A request reached a callback that the server's class does not define."""
+
+    def __init__(self, cls: type, callback: str, request: Any) -> None:
+        self.cls = cls
+        self.callback = callback
+        self.request = request
+        super().__init__(
+            f"{cls.__qualname__} received {request!r} but does not define {callback}; "
+            f"define `async def {callback}` to handle it"
+        )
+
+
+class NotAProcess(OtpyError, RuntimeError):
+    """An operation that needs a process was used from code that is not one."""

@@ -1,0 +1,840 @@
+"""Processes: pids, mailboxes, links, monitors and exit signals on top of asyncio tasks.
+
+A process is one asyncio task with a mailbox, a :class:`Pid`, a set of links and monitors, a
+trap-exit flag and, when it ends, an exit reason. Everything else in otpy is built on this module.
+
+Exit reasons follow Erlang: ``"normal"``, ``"shutdown"``, :class:`Shutdown` (``{:shutdown, term}``),
+``"killed"`` (the result of the untrappable ``"kill"`` signal), ``"noproc"``, and any exception (a
+crash). What a linked process does with each is described in ``docs/topics/processes.md``.
+
+Any asyncio task may use this API without setup: a task that is not a process (a test body, a
+script's ``main``) is adopted as a process the first time it needs a pid (``self_pid``, ``receive``,
+``monitor``, ``link``, ``spawn_link``...). It then has a mailbox and receives ``Down`` and ``Exit``
+messages like any process. An adopted task that is linked to a process which crashes, and that does
+not trap exits, is cancelled, just as an Erlang process would die.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from otpy.errors import NoProcess, NotAProcess, ReceiveTimeout
+from otpy.log import logger
+
+__all__ = [
+    "KILL",
+    "KILLED",
+    "NOPROC",
+    "NORMAL",
+    "SHUTDOWN",
+    "Down",
+    "Exit",
+    "ExitProcess",
+    "Pid",
+    "Ref",
+    "Shutdown",
+    "deliver",
+    "demonitor",
+    "exit",
+    "is_alive",
+    "is_normal_exit",
+    "link",
+    "monitor",
+    "process_info",
+    "receive",
+    "register",
+    "registered",
+    "self_pid",
+    "send",
+    "spawn",
+    "spawn_link",
+    "start_task",
+    "trap_exits",
+    "unlink",
+    "unregister",
+    "whereis",
+]
+
+T = TypeVar("T")
+
+NORMAL = "normal"
+SHUTDOWN = "shutdown"
+KILL = "kill"
+KILLED = "killed"
+NOPROC = "noproc"
+
+_pid_ids = itertools.count(1)
+_ref_ids = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Pid:
+    """A process identifier. Pids are never reused, so a stale pid never reaches a new process."""
+
+    id: int
+
+    def __repr__(self) -> str:
+        return f"<0.{self.id}.0>"
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A unique reference, as returned by :func:`monitor`."""
+
+    id: int
+
+    def __repr__(self) -> str:
+        return f"#Ref<{self.id}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """The exit reason ``{:shutdown, term}``: an orderly stop that carries a term."""
+
+    term: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    """Message a process trapping exits receives when a linked process exits, or on `exit()`."""
+
+    pid: Pid | None
+    reason: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Down:
+    """Message a monitoring process receives when the monitored process exits."""
+
+    ref: Ref
+    pid: Any
+    reason: Any
+
+
+class ExitProcess(BaseException):
+    """Raise inside a process to end it with `reason` (``exit(reason)`` in Erlang)."""
+
+    def __init__(self, reason: Any = NORMAL) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def is_normal_exit(reason: Any) -> bool:
+    """True for reasons that are not errors: ``normal``, ``shutdown`` and ``Shutdown(term)``."""
+    return isinstance(reason, Shutdown) or (
+        isinstance(reason, str) and reason in (NORMAL, SHUTDOWN)
+    )
+
+
+class _Named(Protocol):
+    """What a via-name must offer (see :class:`otpy.registry.Via`)."""
+
+    def whereis(self) -> Pid | None: ...
+
+
+class _Timeouts:
+    """Call deadlines, kept in one queue per timeout value instead of one timer per call.
+
+    Calls with the same timeout expire in the order they were made, so each queue is sorted by
+    deadline; one timer per queue fires at its earliest live deadline. Answered calls are dropped
+    lazily. This costs a tuple and a deque append per call, where ``loop.call_later`` costs a
+    heap push and a cancelled TimerHandle.
+    """
+
+    __slots__ = ("loop", "queues", "timers")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queues: dict[float, deque[tuple[float, asyncio.Future[Any], Any, Any]]] = {}
+        self.timers: dict[float, asyncio.TimerHandle] = {}
+
+    def add(self, fut: asyncio.Future[Any], timeout: float, dest: Any, request: Any) -> None:
+        q = self.queues.get(timeout)
+        if q is None:
+            q = self.queues[timeout] = deque()
+        else:
+            while q and q[0][1].done():
+                q.popleft()
+        deadline = self.loop.time() + timeout
+        q.append((deadline, fut, dest, request))
+        if timeout not in self.timers:
+            self.timers[timeout] = self.loop.call_at(deadline, self._fire, timeout)
+
+    def _fire(self, timeout: float) -> None:
+        from otpy.errors import CallTimeout
+
+        del self.timers[timeout]
+        q = self.queues[timeout]
+        now = self.loop.time()
+        while q:
+            deadline, fut, dest, request = q[0]
+            if fut.done():
+                q.popleft()
+            elif deadline <= now:
+                q.popleft()
+                fut.set_exception(CallTimeout(dest, request, timeout))
+            else:
+                self.timers[timeout] = self.loop.call_at(deadline, self._fire, timeout)
+                return
+        del self.queues[timeout]
+
+
+class _Runtime:
+    """All processes of one event loop."""
+
+    __slots__ = ("by_task", "loop", "names", "procs", "timeouts")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.procs: dict[int, _Process] = {}  # keyed by Pid.id: an int hashes in C
+        self.by_task: dict[asyncio.Task[Any], _Process] = {}
+        self.names: dict[str, Pid] = {}
+        self.timeouts = _Timeouts(loop)
+
+
+_runtimes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Runtime] = (
+    weakref.WeakKeyDictionary()
+)
+_last: list[Any] = [None, None]  # [loop, runtime] cache for the common one-loop case
+
+
+def _rt() -> _Runtime:
+    loop = asyncio.get_running_loop()
+    if loop is _last[0]:
+        rt: _Runtime = _last[1]
+        return rt
+    rt = _runtimes.get(loop) or _Runtime(loop)
+    _runtimes[loop] = rt
+    _last[0], _last[1] = loop, rt
+    return rt
+
+
+class _Process:
+    """The runtime record of one process. Private: users hold a :class:`Pid`."""
+
+    __slots__ = (
+        "__weakref__",
+        "alive",
+        "behaviour",
+        "call_waiters",
+        "external",
+        "helpers",
+        "label",
+        "links",
+        "mailbox",
+        "monitored_by",
+        "monitors",
+        "names",
+        "on_exit",
+        "parent",
+        "pending_exit",
+        "pid",
+        "reason",
+        "rt",
+        "space_waiters",
+        "task",
+        "trap_exit",
+        "waiter",
+    )
+
+    def __init__(self, rt: _Runtime, parent: Pid | None, external: bool = False) -> None:
+        self.pid = Pid(next(_pid_ids))
+        self.rt = rt
+        self.task: asyncio.Task[Any] | None = None
+        self.mailbox: deque[Any] = deque()
+        self.waiter: asyncio.Future[bool] | None = None
+        self.links: set[_Process] = set()
+        self.monitors: dict[Ref, _Process] = {}
+        self.monitored_by: dict[Ref, _Process] = {}
+        self.trap_exit = False
+        self.alive = True
+        self.pending_exit: Any = None
+        self.reason: Any = None
+        self.names: list[str] = []
+        self.parent = parent
+        self.helpers: set[asyncio.Task[Any]] = set()
+        self.on_exit: list[Callable[[Pid, Any], None]] = []
+        self.call_waiters: set[asyncio.Future[Any]] = set()
+        self.space_waiters: list[asyncio.Future[None]] = []
+        self.external = external
+        self.behaviour: Any = None
+        self.label: str | None = None
+        rt.procs[self.pid.id] = self
+
+    def __repr__(self) -> str:
+        return f"<process {self.pid!r} {self.label or ''}>"
+
+    # -- mailbox ---------------------------------------------------------------------------
+
+    def put(self, msg: Any) -> None:
+        self.mailbox.append(msg)
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(True)
+
+    def take(self) -> Any:
+        """Pop the oldest message; the caller has checked the mailbox is not empty."""
+        msg = self.mailbox.popleft()
+        if self.space_waiters:
+            self._wake_space()
+        return msg
+
+    def take_at(self, index: int) -> Any:
+        msg = self.mailbox[index]
+        del self.mailbox[index]
+        if self.space_waiters:
+            self._wake_space()
+        return msg
+
+    def _wake_space(self) -> None:
+        waiters, self.space_waiters = self.space_waiters, []
+        for f in waiters:
+            if not f.done():
+                f.set_result(None)
+
+    async def wait_message(self) -> None:
+        """Suspend until a message arrives (the mailbox is empty when this is called)."""
+        if self.pending_exit is not None:
+            raise asyncio.CancelledError
+        fut: asyncio.Future[bool] = self.rt.loop.create_future()
+        self.waiter = fut
+        try:
+            await fut
+        finally:
+            self.waiter = None
+
+    async def next_message(self) -> Any:
+        """The oldest message, waiting for one if the mailbox is empty."""
+        while not self.mailbox:
+            await self.wait_message()
+        return self.take()
+
+    # -- exits -----------------------------------------------------------------------------
+
+    def signal(self, sender: Pid | None, reason: Any, from_link: bool) -> None:
+        """Deliver an exit signal, as the table in the module docstring says."""
+        if not self.alive:
+            return
+        if reason == KILL and not from_link:
+            self.force_exit(KILLED, override=True)
+        elif self.trap_exit:
+            self.put(Exit(sender, reason))
+        elif reason == NORMAL:
+            if sender == self.pid:
+                self.force_exit(NORMAL)
+        else:
+            self.force_exit(reason)
+
+    def force_exit(self, reason: Any, override: bool = False) -> None:
+        """Make the process end with `reason` by cancelling its task."""
+        if self.pending_exit is not None and not override:
+            return
+        self.pending_exit = reason
+        task = self.task
+        if task is not None and not task.done():
+            task.cancel(f"otpy exit signal: {reason!r}")
+        self._wake_space()
+
+
+def _current() -> _Process | None:
+    task = asyncio.current_task()
+    if task is None:
+        return None
+    return _rt().by_task.get(task)
+
+
+def _me() -> _Process:
+    """The current process, adopting the current task as one if it is not yet."""
+    task = asyncio.current_task()
+    if task is None:
+        raise NotAProcess("otpy needs a running asyncio task; call it from async code")
+    rt = _rt()
+    proc = rt.by_task.get(task)
+    if proc is None:
+        proc = _Process(rt, None, external=True)
+        proc.task = task
+        proc.label = "external"
+        rt.by_task[task] = proc
+        task.add_done_callback(_external_done)
+    return proc
+
+
+def _external_done(task: asyncio.Task[Any]) -> None:
+    rt = _runtimes.get(task.get_loop())
+    if rt is None:
+        return
+    proc = rt.by_task.get(task)
+    if proc is None or not proc.alive:
+        return
+    if proc.pending_exit is not None:
+        reason = proc.pending_exit
+    elif task.cancelled():
+        reason = SHUTDOWN
+    else:
+        exc = task.exception()
+        reason = NORMAL if exc is None else exc
+    proc.alive = False
+    for helper in list(proc.helpers):
+        helper.cancel()
+    _notify_exit(proc, reason)
+
+
+def _resolve(dest: Any) -> _Process | None:
+    """The live process a pid, name or via-name points to, or None."""
+    rt = _rt()
+    if type(dest) is Pid:
+        proc = rt.procs.get(dest.id)
+    elif isinstance(dest, str):
+        pid = rt.names.get(dest)
+        proc = rt.procs.get(pid.id) if pid is not None else None
+    elif hasattr(dest, "whereis"):
+        pid = dest.whereis()
+        proc = rt.procs.get(pid.id) if pid is not None else None
+    else:
+        raise TypeError(
+            f"{dest!r} is not a process address: use a Pid, a registered name (str) or a Via"
+        )
+    if proc is not None and not proc.alive:
+        return None
+    return proc
+
+
+def _lookup(dest: Any, action: str) -> _Process:
+    proc = _resolve(dest)
+    if proc is None:
+        raise NoProcess(dest, action)
+    return proc
+
+
+def _pid_of(dest: Any) -> Pid | None:
+    proc = _resolve(dest)
+    return proc.pid if proc is not None else None
+
+
+# -- spawning -------------------------------------------------------------------------------
+
+
+async def _body(proc: _Process, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
+    reason: Any = NORMAL
+    own_crash = False
+    try:
+        await fn(*args)
+    except asyncio.CancelledError:
+        reason = SHUTDOWN  # cancelled by something other than an exit signal (loop teardown)
+    except ExitProcess as e:
+        reason = e.reason
+    except Exception as e:
+        reason = e
+        own_crash = True
+    if proc.pending_exit is not None:
+        reason = proc.pending_exit
+        own_crash = False
+    await _finish(proc, reason, own_crash)
+
+
+async def _finish(proc: _Process, reason: Any, own_crash: bool) -> None:
+    proc.alive = False
+    helpers = list(proc.helpers)
+    for h in helpers:
+        h.cancel()
+    while helpers:
+        try:
+            await asyncio.gather(*helpers, return_exceptions=True)
+            break
+        except asyncio.CancelledError:
+            # killed while its helpers wind down: keep waiting, a helper must not outlive us
+            helpers = [h for h in helpers if not h.done()]
+    _log_exit(proc, reason, own_crash)
+    _notify_exit(proc, reason)
+
+
+def _notify_exit(proc: _Process, reason: Any) -> None:
+    """Tell links, monitors, callers and registries that `proc` has exited with `reason`."""
+    proc.alive = False
+    proc.reason = reason
+    rt = proc.rt
+    pid = proc.pid
+    for name in proc.names:
+        if rt.names.get(name) == pid:
+            del rt.names[name]
+    proc.names.clear()
+    for cb in proc.on_exit:
+        cb(pid, reason)
+    proc.on_exit.clear()
+    if proc.call_waiters:
+        from otpy.errors import ServerExited
+
+        for fut in proc.call_waiters:
+            if not fut.done():
+                fut.set_exception(ServerExited(pid, reason))
+        proc.call_waiters.clear()
+    proc._wake_space()
+    for ref, target in proc.monitors.items():
+        target.monitored_by.pop(ref, None)
+    proc.monitors.clear()
+    for ref, watcher in proc.monitored_by.items():
+        watcher.monitors.pop(ref, None)
+        if watcher.alive:
+            watcher.put(Down(ref, pid, reason))
+    proc.monitored_by.clear()
+    links = list(proc.links)
+    proc.links.clear()
+    for other in links:
+        other.links.discard(proc)
+        other.signal(pid, reason, from_link=True)
+    rt.procs.pop(pid.id, None)
+    if proc.task is not None:
+        rt.by_task.pop(proc.task, None)
+    proc.behaviour = None
+
+
+def _log_exit(proc: _Process, reason: Any, own_crash: bool) -> None:
+    if is_normal_exit(reason):
+        return
+    log = logger(pid=repr(proc.pid), name=proc.names[0] if proc.names else None)
+    if own_crash and isinstance(reason, BaseException):
+        log.error("process_crashed", process=proc.label, reason=repr(reason), exc_info=reason)
+    else:
+        log.error("process_exited", process=proc.label, reason=repr(reason))
+
+
+def _spawn(
+    fn: Callable[..., Awaitable[Any]],
+    args: tuple[Any, ...],
+    link: bool,
+    trap_exit: bool = False,
+    label: str | None = None,
+) -> _Process:
+    rt = _rt()
+    parent = _me() if link else _current()
+    proc = _Process(rt, parent.pid if parent is not None else None)
+    proc.trap_exit = trap_exit
+    proc.label = label or getattr(fn, "__qualname__", None)
+    if link and parent is not None:
+        proc.links.add(parent)
+        parent.links.add(proc)
+    task = rt.loop.create_task(_body(proc, fn, args), name=f"otpy {proc.pid!r} {proc.label}")
+    proc.task = task
+    rt.by_task[task] = proc
+    return proc
+
+
+def spawn(fn: Callable[..., Awaitable[Any]], *args: Any) -> Pid:
+    """Start `fn(*args)` (an async function) as a new process and return its pid at once."""
+    return _spawn(fn, args, link=False).pid
+
+
+def spawn_link(fn: Callable[..., Awaitable[Any]], *args: Any) -> Pid:
+    """Like :func:`spawn`, and link the new process to the caller in the same step."""
+    return _spawn(fn, args, link=True).pid
+
+
+def start_task(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyncio.Task[T]:
+    """Run `coro` as a helper task owned by the calling process.
+
+    The helper is cancelled, and awaited, when its owner exits, before the owner's links and
+    monitors are told: no helper outlives its process. If the helper raises, its owner crashes with
+    that exception. Use :func:`deliver` from a helper to hand messages to the owner with a bound.
+    """
+    owner = _current()
+    if owner is None or owner.external:
+        coro.close()
+        raise NotAProcess("start_task needs to be called from inside a process (spawned by otpy)")
+    if not owner.alive or owner.pending_exit is not None:
+        coro.close()
+        raise NoProcess(owner.pid, "start a helper task in")
+    task = owner.rt.loop.create_task(coro, name=name or f"otpy helper of {owner.pid!r}")
+    owner.helpers.add(task)
+
+    def done(t: asyncio.Task[Any]) -> None:
+        owner.helpers.discard(t)
+        if t.cancelled():
+            return
+        exc = t.exception()
+        if exc is not None and owner.alive:
+            _log_exit_helper(owner, exc)
+            owner.force_exit(exc)
+
+    task.add_done_callback(done)
+    return task
+
+
+def _log_exit_helper(owner: _Process, exc: BaseException) -> None:
+    logger(pid=repr(owner.pid)).error(
+        "helper_task_crashed", process=owner.label, reason=repr(exc), exc_info=exc
+    )
+
+
+# -- messages -------------------------------------------------------------------------------
+
+
+def self_pid() -> Pid:
+    """The pid of the calling process (adopting the calling task as a process if needed)."""
+    return _me().pid
+
+
+def send(dest: Any, msg: Any) -> None:
+    """Put `msg` in the mailbox of `dest` (a pid, name or via-name).
+
+    As in Erlang, a message to a pid that has exited is dropped (monitor the pid to learn of its
+    exit); a message to a name nobody holds raises :class:`~otpy.NoProcess`.
+    """
+    if type(dest) is Pid:
+        proc = _rt().procs.get(dest.id)
+        if proc is not None and proc.alive:
+            proc.put(msg)
+        return
+    _lookup(dest, "send to").put(msg)
+
+
+async def deliver(dest: Any, msg: Any, max_pending: int) -> None:
+    """Send `msg`, first waiting while `dest` has `max_pending` or more unread messages.
+
+    This is how a producer (such as a socket reader helper task) applies back-pressure: when the
+    process falls behind, the producer waits instead of growing the mailbox without bound.
+    Raises :class:`~otpy.NoProcess` if `dest` is not alive (or exits while we wait).
+    """
+    if max_pending < 1:
+        raise ValueError(f"max_pending must be 1 or more, not {max_pending!r}")
+    proc = _lookup(dest, "deliver to")
+    while len(proc.mailbox) >= max_pending:
+        if not proc.alive or proc.pending_exit is not None:
+            raise NoProcess(dest, "deliver to")
+        fut: asyncio.Future[None] = proc.rt.loop.create_future()
+        proc.space_waiters.append(fut)
+        await fut
+    if not proc.alive:
+        raise NoProcess(dest, "deliver to")
+    proc.put(msg)
+
+
+def _timeout_wake(fut: asyncio.Future[bool]) -> None:
+    if not fut.done():
+        fut.set_result(False)
+
+
+async def receive(
+    timeout: float | None = None, match: Callable[[Any], bool] | None = None
+) -> Any:
+    """Take the oldest message from the caller's mailbox, or the oldest that `match` accepts.
+
+    Messages `match` rejects stay in the mailbox, in order. Waits at most `timeout` seconds
+    (None: forever) and raises :class:`~otpy.ReceiveTimeout` if nothing matching came.
+    """
+    proc = _me()
+    mb = proc.mailbox
+    scanned = 0
+    while True:
+        if match is None:
+            if mb:
+                return proc.take()
+        else:
+            for i in range(scanned, len(mb)):
+                if match(mb[i]):
+                    return proc.take_at(i)
+            scanned = len(mb)
+        if timeout is not None and timeout <= 0:
+            raise ReceiveTimeout(timeout)
+        break
+    loop = proc.rt.loop
+    deadline = None if timeout is None else loop.time() + timeout
+    while True:
+        if proc.pending_exit is not None:
+            raise asyncio.CancelledError
+        fut: asyncio.Future[bool] = loop.create_future()
+        proc.waiter = fut
+        timer = None if deadline is None else loop.call_at(deadline, _timeout_wake, fut)
+        try:
+            got = await fut
+        finally:
+            proc.waiter = None
+            if timer is not None:
+                timer.cancel()
+        if not got:
+            assert timeout is not None
+            raise ReceiveTimeout(timeout)
+        if match is None:
+            if mb:
+                return proc.take()
+        else:
+            for i in range(scanned, len(mb)):
+                if match(mb[i]):
+                    return proc.take_at(i)
+            scanned = len(mb)
+
+
+# -- links, monitors, exit signals ----------------------------------------------------------
+
+
+def link(dest: Any) -> None:
+    """Link the caller and `dest` both ways: when one exits, the other gets an exit signal.
+
+    Linking to a process that is not alive raises :class:`~otpy.NoProcess`, unless the caller
+    traps exits, in which case it receives ``Exit(pid, "noproc")`` instead.
+    """
+    me = _me()
+    target = _resolve(dest)
+    if target is None:
+        if me.trap_exit:
+            me.put(Exit(dest if type(dest) is Pid else None, NOPROC))
+            return
+        raise NoProcess(dest, "link to")
+    if target is me:
+        return
+    me.links.add(target)
+    target.links.add(me)
+
+
+def unlink(dest: Any) -> None:
+    """Remove the link between the caller and `dest`, if any. Never fails."""
+    me = _me()
+    target = _resolve(dest)
+    if target is not None:
+        me.links.discard(target)
+        target.links.discard(me)
+
+
+def monitor(dest: Any) -> Ref:
+    """Watch `dest`; when it exits the caller receives ``Down(ref, pid, reason)``.
+
+    Monitoring a process that is not alive delivers ``Down(ref, dest, "noproc")`` at once.
+    """
+    me = _me()
+    ref = Ref(next(_ref_ids))
+    target = _resolve(dest)
+    if target is None:
+        me.put(Down(ref, dest, NOPROC))
+    else:
+        target.monitored_by[ref] = me
+        me.monitors[ref] = target
+    return ref
+
+
+def demonitor(ref: Ref, flush: bool = False) -> bool:
+    """Stop the monitor `ref`. With ``flush=True`` also remove its Down message if queued.
+
+    Returns True if the monitor was active (so no Down had been sent for it).
+    """
+    me = _me()
+    target = me.monitors.pop(ref, None)
+    if target is not None:
+        target.monitored_by.pop(ref, None)
+    if flush:
+        mb = me.mailbox
+        for i in range(len(mb) - 1, -1, -1):
+            m = mb[i]
+            if type(m) is Down and m.ref == ref:
+                del mb[i]
+    return target is not None
+
+
+def exit(dest: Any, reason: Any) -> None:
+    """Send an exit signal with `reason` to `dest`.
+
+    ``"kill"`` ends it with reason ``"killed"`` whether or not it traps exits. Otherwise a process
+    trapping exits gets an :class:`Exit` message; one that does not exits with `reason`, except
+    that ``"normal"`` is ignored (unless a process sends it to itself). A dead target is ignored.
+    """
+    proc = _resolve(dest)
+    if proc is None:
+        if type(dest) is Pid:
+            return
+        raise NoProcess(dest, "send an exit signal to")
+    me = _current()
+    proc.signal(me.pid if me is not None else None, reason, from_link=False)
+
+
+def trap_exits(flag: bool = True) -> bool:
+    """Set whether the caller turns exit signals into Exit messages; return the old flag."""
+    me = _me()
+    old = me.trap_exit
+    me.trap_exit = flag
+    return old
+
+
+def is_alive(dest: Any) -> bool:
+    """True if `dest` (pid, name or via-name) is a process that has not exited."""
+    try:
+        proc = _resolve(dest)
+    except TypeError:
+        return False
+    return proc is not None and proc.pending_exit is None
+
+
+# -- local names ----------------------------------------------------------------------------
+
+
+def register(name: str, pid: Pid | None = None) -> None:
+    """Register `pid` (default: the caller) under `name` for the rest of its life.
+
+    Raises :class:`~otpy.AlreadyStarted` if the name is taken, NoProcess if `pid` is dead.
+    """
+    from otpy.errors import AlreadyStarted
+
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"a process name must be a non-empty str, not {name!r}")
+    rt = _rt()
+    proc = _me() if pid is None else _lookup(pid, "register")
+    holder = rt.names.get(name)
+    if holder is not None and holder.id in rt.procs:
+        raise AlreadyStarted(name, holder)
+    rt.names[name] = proc.pid
+    proc.names.append(name)
+
+
+def unregister(name: str) -> None:
+    """Remove the registered `name`. Raises NoProcess if nobody holds it."""
+    rt = _rt()
+    pid = rt.names.pop(name, None)
+    if pid is None:
+        raise NoProcess(name, "unregister")
+    proc = rt.procs.get(pid.id)
+    if proc is not None and name in proc.names:
+        proc.names.remove(name)
+
+
+def whereis(name: Any) -> Pid | None:
+    """The pid registered under `name` (a str or a Via), or None."""
+    return _pid_of(name)
+
+
+def registered() -> list[str]:
+    """All registered local names."""
+    return list(_rt().names)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessInfo:
+    """A snapshot of one process, for debugging (see :func:`process_info`)."""
+
+    pid: Pid
+    label: str | None
+    names: tuple[str, ...]
+    message_queue_len: int
+    links: tuple[Pid, ...]
+    monitored_by: tuple[Pid, ...]
+    trap_exit: bool
+    helpers: int
+
+
+def process_info(dest: Any) -> ProcessInfo | None:
+    """A snapshot of a live process, or None if it is not alive."""
+    proc = _resolve(dest)
+    if proc is None:
+        return None
+    return ProcessInfo(
+        pid=proc.pid,
+        label=proc.label,
+        names=tuple(proc.names),
+        message_queue_len=len(proc.mailbox),
+        links=tuple(sorted(p.pid for p in proc.links)),
+        monitored_by=tuple(sorted(p.pid for p in proc.monitored_by.values())),
+        trap_exit=proc.trap_exit,
+        helpers=len(proc.helpers),
+    )
