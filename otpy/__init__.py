@@ -4,6 +4,7 @@ The public face of the package; everything listed in ``__all__`` is stable API.
 """
 
 from otpy.child_spec import ChildSpec
+from otpy.dynamic_supervisor import DynamicSupervisor
 from otpy.errors import (
     AlreadyRegistered,
     AlreadyStarted,
@@ -49,6 +50,19 @@ from otpy.process import (
 )
 from otpy.registry import Registry, Via
 from otpy.returns import Ignore, NoReply, Ok, Reply, Stop
+from otpy.run import run, run_async
+from otpy.supervisor import (
+    ChildCounts,
+    ChildInfo,
+    ChildNotFound,
+    ChildRunning,
+    ChildStartFailed,
+    DuplicateChild,
+    MaxChildren,
+    Supervisor,
+    SupervisorSpec,
+)
+from otpy.tree import format_tree
 
 __all__ = [
     "AlreadyRegistered",
@@ -56,13 +70,21 @@ __all__ = [
     "BadReturn",
     "CallTimeout",
     "CallingSelf",
+    "ChildCounts",
+    "ChildInfo",
+    "ChildNotFound",
+    "ChildRunning",
     "ChildSpec",
+    "ChildStartFailed",
     "Down",
+    "DuplicateChild",
+    "DynamicSupervisor",
     "Exit",
     "ExitProcess",
     "From",
     "GenServer",
     "Ignore",
+    "MaxChildren",
     "NoProcess",
     "NoReply",
     "NotAProcess",
@@ -77,6 +99,8 @@ __all__ = [
     "Shutdown",
     "StartError",
     "Stop",
+    "Supervisor",
+    "SupervisorSpec",
     "Unhandled",
     "Via",
     "call",
@@ -84,6 +108,7 @@ __all__ = [
     "deliver",
     "demonitor",
     "exit",
+    "format_tree",
     "is_alive",
     "is_normal_exit",
     "link",
@@ -93,6 +118,8 @@ __all__ = [
     "register",
     "registered",
     "reply",
+    "run",
+    "run_async",
     "self_pid",
     "send",
     "spawn",
