@@ -100,11 +100,20 @@ class _Call:
         self.from_ = from_
 
 
-class _Cast:
-    __slots__ = ("request",)
+class _CastTag:
+    """Tags a cast in the mailbox: a cast travels as the tuple ``(_CAST, request)``.
 
-    def __init__(self, request: Any) -> None:
-        self.request = request
+    A bare tuple costs a fifth of an object with an ``__init__``, and casts are the cheapest,
+    most frequent message; no other message can carry this private tag.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<cast>"
+
+
+_CAST = _CastTag()
 
 
 class _SysStop:
@@ -161,22 +170,24 @@ class GenServer:
 
     @classmethod
     async def start_link(
-        cls, arg: Any = None, *, name: Any = None, timeout: float | None = 5.0
+        cls, arg: Any = None, *more: Any, name: Any = None, timeout: float | None = 5.0
     ) -> Pid | None:
         """Start a server linked to the caller; return its pid once ``init`` has returned.
 
+        ``init`` receives `arg`; given more positional arguments (as a DynamicSupervisor's
+        ``extra_arguments`` do), it receives them all as one tuple ``(arg, *more)``.
         Returns None if ``init`` returned Ignore. Raises :class:`~otpy.AlreadyStarted` if `name`
         is taken, :class:`~otpy.StartError` if ``init`` raised, returned Stop or a bad value, or
         did not return within `timeout` seconds (the process is then killed).
         """
-        return await start_link(cls, arg, name=name, timeout=timeout)
+        return await start_link(cls, (arg, *more) if more else arg, name=name, timeout=timeout)
 
     @classmethod
     async def start(
-        cls, arg: Any = None, *, name: Any = None, timeout: float | None = 5.0
+        cls, arg: Any = None, *more: Any, name: Any = None, timeout: float | None = 5.0
     ) -> Pid | None:
         """Like :meth:`start_link`, without a link to the caller."""
-        return await start(cls, arg, name=name, timeout=timeout)
+        return await start(cls, (arg, *more) if more else arg, name=name, timeout=timeout)
 
     @classmethod
     def child_spec(cls, arg: Any = None, **overrides: Any) -> ChildSpec:
@@ -232,10 +243,14 @@ async def _serve(cls: type[GenServer], arg: Any, name: Any, ack: asyncio.Future[
     if name is not None:
         try:
             _register_name(proc, name)
-        except AlreadyStarted as e:
+        except Exception as e:
+            # A taken name raises AlreadyStarted in the caller; any other failure to register
+            # (a Via naming a registry that is not running, or a duplicate one) a StartError.
             _unlink_parent(proc)
             if not ack.done():
-                ack.set_exception(e)
+                ack.set_exception(
+                    e if isinstance(e, AlreadyStarted) else StartError(e, cls.__qualname__)
+                )
             return
     try:
         ret = await server.init(arg)
@@ -272,8 +287,10 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any) -> Non
     cls = type(server)
     mb = proc.mailbox
     parent = proc.parent
-    # Locals, not globals, on the hot path.
-    no_continue, call_t, cast_t, noreply_t, reply_t = _NO_CONTINUE, _Call, _Cast, NoReply, Reply
+    # Locals, not globals or attribute look-ups, on the hot path.
+    no_continue, call_t, cast_tag, noreply_t, reply_t = _NO_CONTINUE, _Call, _CAST, NoReply, Reply
+    handle_call, handle_cast = server.handle_call, server.handle_cast
+    handle_info = server.handle_info
     try:
         while True:
             while cont is not no_continue:
@@ -287,7 +304,7 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any) -> Non
                 proc._wake_space()
             mtype = type(msg)
             if mtype is call_t:
-                ret = await server.handle_call(msg.request, msg.from_, state)
+                ret = await handle_call(msg.request, msg.from_, state)
                 rtype = type(ret)
                 if rtype is reply_t:
                     fut = msg.from_._fut
@@ -302,8 +319,8 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any) -> Non
                     raise _Stopping(ret.reason, ret.state)
                 else:
                     raise BadReturn(cls, "handle_call", ret, _CALL_RETURNS)
-            elif mtype is cast_t:
-                ret = await server.handle_cast(msg.request, state)
+            elif mtype is tuple and len(msg) == 2 and msg[0] is cast_tag:
+                ret = await handle_cast(msg[1], state)
                 if type(ret) is noreply_t:
                     state, cont = ret.state, ret.continue_
                 else:
@@ -311,7 +328,7 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any) -> Non
             elif mtype is _SysStop or (mtype is Exit and msg.pid == parent and parent is not None):
                 raise _Stopping(msg.reason, state)
             else:
-                ret = await server.handle_info(msg, state)
+                ret = await handle_info(msg, state)
                 if type(ret) is noreply_t:
                     state, cont = ret.state, ret.continue_
                 else:
@@ -323,6 +340,9 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any) -> Non
             if s.from_ is not None:
                 reply(s.from_, s.reply)
         raise ExitProcess(s.reason) from None
+    except ExitProcess as e:  # a callback called Erlang's exit/1: terminate runs, as in OTP
+        await server.terminate(e.reason, state)
+        raise
     except Exception as e:
         await server.terminate(e, state)
         raise
@@ -432,7 +452,7 @@ def cast(dest: Any, request: Any) -> None:
             return
     else:
         proc = _lookup(dest, "cast to")
-    proc.mailbox.append(_Cast(request))
+    proc.mailbox.append((_CAST, request))
     w = proc.waiter
     if w is not None and not w.done():
         w.set_result(True)

@@ -236,6 +236,7 @@ class _Process:
         "pending_exit",
         "pid",
         "reason",
+        "reported",
         "rt",
         "space_waiters",
         "task",
@@ -256,6 +257,7 @@ class _Process:
         self.alive = True
         self.pending_exit: Any = None
         self.reason: Any = None
+        self.reported: BaseException | None = None  # a crash already logged (by a helper)
         self.names: list[str] = []
         self.parent = parent
         self.helpers: set[asyncio.Task[Any]] = set()
@@ -495,7 +497,7 @@ def _notify_exit(proc: _Process, reason: Any) -> None:
 
 
 def _log_exit(proc: _Process, reason: Any, own_crash: bool) -> None:
-    if is_normal_exit(reason):
+    if is_normal_exit(reason) or reason is proc.reported:
         return
     log = logger(pid=repr(proc.pid), name=proc.names[0] if proc.names else None)
     if own_crash and isinstance(reason, BaseException):
@@ -512,8 +514,8 @@ def _spawn(
     label: str | None = None,
 ) -> _Process:
     rt = _rt()
-    parent = _me() if link else _current()
-    proc = _Process(rt, parent.pid if parent is not None else None)
+    parent = _me() if link else None
+    proc = _Process(rt, parent.pid if parent is not None else None)  # parent: only if linked
     proc.trap_exit = trap_exit
     proc.label = label or getattr(fn, "__qualname__", None)
     if link and parent is not None:
@@ -522,7 +524,24 @@ def _spawn(
     task = rt.loop.create_task(_body(proc, fn, args), name=f"otpy {proc.pid!r} {proc.label}")
     proc.task = task
     rt.by_task[task] = proc
+    task.add_done_callback(_spawned_done)
     return proc
+
+
+def _spawned_done(task: asyncio.Task[Any]) -> None:
+    """Finish a process whose task was cancelled before its body ever ran.
+
+    An exit signal that reaches a process before its task's first step cancels the task before
+    ``_body`` is entered, so ``_body`` cannot report the exit; without this its links and
+    monitors would never be told, and it would stay registered forever.
+    """
+    rt = _runtimes.get(task.get_loop())
+    proc = rt.by_task.get(task) if rt is not None else None
+    if proc is None or not proc.alive:
+        return
+    reason = proc.pending_exit if proc.pending_exit is not None else SHUTDOWN
+    _log_exit(proc, reason, False)
+    _notify_exit(proc, reason)
 
 
 def spawn(fn: Callable[..., Awaitable[Any]], *args: Any) -> Pid:
@@ -559,6 +578,8 @@ def start_task(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyn
         exc = t.exception()
         if exc is not None and owner.alive:
             _log_exit_helper(owner, exc)
+            if owner.pending_exit is None:
+                owner.reported = exc  # that report is the owner's crash report: log it once
             owner.force_exit(exc)
 
     task.add_done_callback(done)
@@ -566,7 +587,7 @@ def start_task(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyn
 
 
 def _log_exit_helper(owner: _Process, exc: BaseException) -> None:
-    logger(pid=repr(owner.pid)).error(
+    logger(pid=repr(owner.pid), name=owner.names[0] if owner.names else None).error(
         "helper_task_crashed", process=owner.label, reason=repr(exc), exc_info=exc
     )
 

@@ -50,12 +50,14 @@ class Registry(GenServer):
     async def start_link(
         cls,
         arg: Any = None,
-        *,
+        *more: Any,
         name: Any = None,
         timeout: float | None = 5.0,
         keys: Mode | None = None,
     ) -> Pid | None:
         """Start a registry: ``Registry.start_link("unique", name="reg")`` (or ``keys=``)."""
+        if more:
+            raise TypeError(f"Registry.start_link takes one argument (the keys mode), not {more!r}")
         return await super().start_link(keys or arg or "unique", name=name, timeout=timeout)
 
     async def init(self, arg: Any) -> Ok:

@@ -10,7 +10,8 @@
 ``run`` starts the root supervisor in a new event loop and blocks. On SIGINT or SIGTERM it stops
 the tree (children in reverse start order, each within its shutdown timeout) and returns. If the
 root supervisor dies on its own (restart intensity reached), ``run`` raises ``SystemExit(1)`` so
-the program's exit status is non-zero and a service manager can restart it.
+the program's exit status is non-zero and a service manager can restart it; so does a tree that
+fails to start.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from otpy._supervision import _StartFailure, format_id, start_spec
 from otpy.child_spec import normalize_child
-from otpy.errors import NoProcess
+from otpy.errors import NoProcess, StartError
 from otpy.genserver import stop
 from otpy.log import logger
 from otpy.process import Down, monitor, receive, self_pid, send, trap_exits
@@ -42,7 +43,7 @@ def run(root: Any, **flags: Any) -> None:
     """Run a tree until SIGINT/SIGTERM. `root` is a list of children (then `flags` are the root
     Supervisor's: strategy, max_restarts, max_seconds, name), or one child: a Supervisor subclass,
     ``(SupervisorSubclass, arg)`` or a ChildSpec. Raises SystemExit(1) if the root supervisor
-    exits by itself."""
+    fails to start or exits by itself."""
     code = asyncio.run(run_async(root, **flags))
     if code:
         raise SystemExit(code)
@@ -50,14 +51,19 @@ def run(root: Any, **flags: Any) -> None:
 
 async def run_async(root: Any, **flags: Any) -> int:
     """The body of :func:`run`, for code that already has an event loop. Returns the exit
-    status: 0 after a signal-driven shutdown, 1 if the root supervisor died by itself."""
+    status: 0 after a signal-driven shutdown, 1 if the root supervisor failed to start or died
+    by itself."""
     log = logger()
     loop = asyncio.get_running_loop()
     trap_exits(True)
     me = self_pid()
     if isinstance(root, list | tuple) and not _is_child_tuple(root):
-        pid = await Supervisor.start_link(list(root), **flags)
         label = "root"
+        try:
+            pid = await Supervisor.start_link(list(root), **flags)
+        except StartError as e:
+            log.error("root_start_failed", root=label, reason=repr(e.reason))
+            return 1
     else:
         if flags:
             raise TypeError(f"flags {sorted(flags)} only apply when root is a list of children")

@@ -157,15 +157,7 @@ class _Server(GenServer):
         self.children: dict[int, Child] = {}
         self.by_id: dict[Any, int] = {}
         self.by_pid: dict[Pid, int] = {}
-        specs = [normalize_child(c) for c in spec.children]
-        seen: set[Any] = set()
-        for s in specs:
-            if s.id in seen:
-                raise ValueError(
-                    f"duplicate child id {format_id(s.id)} in {self.label}; "
-                    "give each child a unique id"
-                )
-            seen.add(s.id)
+        specs = _check_children(spec.children, self.label)
         for s in specs:
             key = next(self.keys)
             child = Child(s)
@@ -238,7 +230,8 @@ class _Server(GenServer):
         child = self.children[key]
         child.pid = None
         spec = child.spec
-        level = self.log.info if is_normal_exit(reason) else self.log.error
+        # warning, not error: the crash itself is the one error event (logged by the child)
+        level = self.log.info if is_normal_exit(reason) else self.log.warning
         level("child_exited", child_id=format_id(spec.id), pid=repr(pid), reason=repr(reason))
         if not should_restart(spec.restart, reason):
             if spec.restart == "temporary" or self.dynamic:
@@ -379,6 +372,19 @@ class _Server(GenServer):
         }
 
 
+def _check_children(children: Sequence[Any], label: str) -> list[ChildSpec]:
+    """The children as ChildSpecs; TypeError for a bad child, ValueError for a repeated id."""
+    specs = [normalize_child(c) for c in children]
+    seen: set[Any] = set()
+    for s in specs:
+        if s.id in seen:
+            raise ValueError(
+                f"duplicate child id {format_id(s.id)} in {label}; give each child a unique id"
+            )
+        seen.add(s.id)
+    return specs
+
+
 @dataclass(frozen=True, slots=True)
 class _Raise:
     """An error computed in the supervisor, raised in the caller."""
@@ -481,6 +487,8 @@ async def _start_sup(
         direct = SupervisorSpec(
             list(children), strategy, max_restarts, max_seconds, max_children, extra
         )
+        # a bad or repeated child is the caller's mistake: raise it here, not as a StartError
+        _check_children(direct.children, format_id(name) if name is not None else base.__name__)
     try:
         return await _gs_start_link(
             _Server, (cls, arg, direct, dynamic), name=name, timeout=timeout
