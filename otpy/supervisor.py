@@ -219,7 +219,9 @@ class _Server(GenServer):
         if type(msg) is Exit and msg.pid in self.by_pid:
             return await self._child_exited(msg.pid, msg.reason, state)
         if type(msg) is _TryAgain:
-            if msg.key in self.children and self.children[msg.key].pid is None:
+            # only if still waiting for it: terminate_child or restart_child may have come first
+            child = self.children.get(msg.key)
+            if child is not None and child.pid is None and child.restarting:
                 return await self._restart(msg.key, state)
             return NoReply(state)
         self.log.debug("supervisor_unexpected_message", msg=repr(msg))
@@ -275,6 +277,7 @@ class _Server(GenServer):
                 )
                 for done in reversed(group[:i]):
                     await self._stop_child(done)
+                    self.children[done].restarting = True  # the whole group awaits the retry
                 send(self.pid, _TryAgain(key))
                 return NoReply(state)
         self.log.info(
@@ -329,6 +332,7 @@ class _Server(GenServer):
     async def _op_terminate_child(self, ref: Any) -> None:
         key = self._key_of(ref)
         await self._stop_child(key)
+        self.children[key].restarting = False  # a pending restart retry is called off
         if self.dynamic or self.children[key].spec.restart == "temporary":
             self._remove(key)
 
