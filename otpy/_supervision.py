@@ -184,7 +184,7 @@ class _StartFailure(Exception):
 
 async def start_spec(spec: ChildSpec, extra: tuple[Any, ...] = ()) -> Pid | None:
     """Run a child's start function; raise _StartFailure(reason) if it fails."""
-    fn, args = spec.start
+    fn, args = spec.start_call
     try:
         pid = await fn(*extra, *args)
     except StartError as e:

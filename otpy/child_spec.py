@@ -30,7 +30,7 @@ class ChildSpec:
     """
 
     id: Any
-    start: tuple[StartFn, tuple[Any, ...]]
+    start: tuple[StartFn, tuple[Any, ...]] | StartFn
     restart: Restart = "permanent"
     shutdown: ShutdownPolicy | None = None
     type: ChildType = "worker"
@@ -66,6 +66,13 @@ class ChildSpec:
                 f"child {self.id!r}: shutdown must be seconds >= 0, 'brutal_kill' or 'infinity', "
                 f"not {sd!r}"
             )
+
+    @property
+    def start_call(self) -> tuple[StartFn, tuple[Any, ...]]:
+        """``start`` as ``(async_fn, args)`` (a bare function given as ``start`` has no args)."""
+        start = self.start
+        assert isinstance(start, tuple)  # __post_init__ turned a bare function into a tuple
+        return start
 
     def with_(self, **changes: Any) -> ChildSpec:
         """A copy with some fields changed."""
