@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import otpy
-from otpy import ChildSpec, Down, GenServer, Ok, Pid, Ref, Reply, Shutdown, Stop
+from otpy import ChildSpec, GenServer, Ok, Pid, Reply, Shutdown, Stop
 from otpy.supervisor import which_children
+
+from .support import exit_reason_of, wait_down
 
 #: A guard for waits that are expected to end at once: it only bounds a failing test.
 GUARD = 3.0
@@ -101,17 +103,7 @@ def worker(
     return Worker.child_spec(opts, id=child_id, restart=restart, shutdown=shutdown)
 
 
-async def wait_down(ref: Ref, timeout: float = GUARD) -> Down:
-    """The Down message of monitor `ref`."""
-    msg: Down = await otpy.receive(
-        match=lambda m: type(m) is Down and m.ref == ref, timeout=timeout
-    )
-    return msg
-
-
-async def down_reason(pid: Pid, timeout: float = GUARD) -> Any:
-    """Monitor `pid` and return its exit reason once it has exited."""
-    return (await wait_down(otpy.monitor(pid), timeout)).reason
+down_reason = exit_reason_of  # the support helper, under the name these tests use
 
 
 async def die(pid: Pid, kind: str) -> Any:
