@@ -46,21 +46,25 @@ class DynamicSupervisor:
         timeout: float | None = None,
     ) -> Pid | None:
         """Start a dynamic supervisor linked to the caller; return its pid."""
-        spec_check = SupervisorSpec(
-            [], "one_for_one", max_restarts, max_seconds, max_children, extra_arguments
+        return await _start_dynamic(
+            cls, arg, max_restarts, max_seconds, max_children, extra_arguments, name, timeout, True
         )
-        del spec_check  # validates the flags here, in the caller
-        return await _start_sup(
-            cls,
-            arg,
-            "one_for_one",
-            max_restarts,
-            max_seconds,
-            max_children,
-            extra_arguments,
-            name,
-            timeout,
-            dynamic=True,
+
+    @classmethod
+    async def start(
+        cls,
+        arg: Any = None,
+        *,
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        max_children: int | None = None,
+        extra_arguments: tuple[Any, ...] = (),
+        name: Any = None,
+        timeout: float | None = None,
+    ) -> Pid | None:
+        """Like :meth:`start_link`, without a link to the caller (a test fixture, a script)."""
+        return await _start_dynamic(
+            cls, arg, max_restarts, max_seconds, max_children, extra_arguments, name, timeout, False
         )
 
     @classmethod
@@ -72,3 +76,31 @@ class DynamicSupervisor:
             overrides,
             ("name", "max_restarts", "max_seconds", "max_children", "extra_arguments", "timeout"),
         )
+
+
+async def _start_dynamic(
+    cls: type,
+    arg: Any,
+    max_restarts: int,
+    max_seconds: float,
+    max_children: int | None,
+    extra_arguments: tuple[Any, ...],
+    name: Any,
+    timeout: float | None,
+    link: bool,
+) -> Pid | None:
+    # validates the flags here, in the caller
+    SupervisorSpec([], "one_for_one", max_restarts, max_seconds, max_children, extra_arguments)
+    return await _start_sup(
+        cls,
+        arg,
+        "one_for_one",
+        max_restarts,
+        max_seconds,
+        max_children,
+        extra_arguments,
+        name,
+        timeout,
+        dynamic=True,
+        link=link,
+    )

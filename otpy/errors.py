@@ -129,8 +129,8 @@ class Unhandled(OtpyError, NotImplementedError):
         self.callback = callback
         self.request = request
         super().__init__(
-            f"{cls.__qualname__} received {request!r} but does not define {callback}; "
-            f"define `async def {callback}` to handle it"
+            f"{cls.__qualname__} has no {callback} for {request!r}; define "
+            f"`async def {callback}` (or extend it) to handle this request"
         )
 
 

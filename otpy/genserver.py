@@ -254,10 +254,11 @@ async def _serve(cls: type[GenServer], arg: Any, name: Any, ack: asyncio.Future[
             return
     try:
         ret = await server.init(arg)
-    except Exception as e:
+    except (Exception, ExitProcess) as e:
         _unlink_parent(proc)
         if not ack.done():
-            ack.set_exception(StartError(e, cls.__qualname__))
+            reason = e.reason if isinstance(e, ExitProcess) else e
+            ack.set_exception(StartError(reason, cls.__qualname__))
         raise
     rtype = type(ret)
     if rtype is Ok:

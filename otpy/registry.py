@@ -56,9 +56,19 @@ class Registry(GenServer):
         keys: Mode | None = None,
     ) -> Pid | None:
         """Start a registry: ``Registry.start_link("unique", name="reg")`` (or ``keys=``)."""
-        if more:
-            raise TypeError(f"Registry.start_link takes one argument (the keys mode), not {more!r}")
-        return await super().start_link(keys or arg or "unique", name=name, timeout=timeout)
+        return await super().start_link(_mode(arg, more, keys), name=name, timeout=timeout)
+
+    @classmethod
+    async def start(
+        cls,
+        arg: Any = None,
+        *more: Any,
+        name: Any = None,
+        timeout: float | None = 5.0,
+        keys: Mode | None = None,
+    ) -> Pid | None:
+        """Like :meth:`start_link`, without a link to the caller."""
+        return await super().start(_mode(arg, more, keys), name=name, timeout=timeout)
 
     async def init(self, arg: Any) -> Ok:
         if arg not in ("unique", "duplicate"):
@@ -98,6 +108,12 @@ class Registry(GenServer):
     def _lookup(self, key: Any) -> list[tuple[Pid, Any]]:
         rt = _rt()
         return [e for e in self._table.get(key, ()) if e[0].id in rt.procs]
+
+
+def _mode(arg: Any, more: tuple[Any, ...], keys: Mode | None) -> Any:
+    if more:
+        raise TypeError(f"a Registry takes one start argument (the keys mode), not {more!r}")
+    return keys or arg or "unique"
 
 
 def _registry(registry: Any) -> Registry:

@@ -56,6 +56,7 @@ from otpy._supervision import (
 from otpy.child_spec import ChildSpec, normalize_child
 from otpy.errors import BadReturn, StartError
 from otpy.genserver import From, GenServer, call
+from otpy.genserver import start as _gs_start
 from otpy.genserver import start_link as _gs_start_link
 from otpy.log import logger
 from otpy.process import SHUTDOWN, Exit, Pid, _current, is_normal_exit, send
@@ -164,13 +165,15 @@ class _Server(GenServer):
             self.children[key] = child
             self.by_id[s.id] = key
             try:
-                await self._start(key, child)
+                pid = await self._start(key, child)
             except _StartFailure as e:
                 self.log.error(
                     "child_start_failed", child_id=format_id(s.id), reason=repr(e.reason)
                 )
                 await self._terminate_all()
                 return Stop(ChildStartFailed(s.id, e.reason))
+            if pid is None and s.restart == "temporary":
+                self._remove(key)  # an ignored temporary child is dropped, as in OTP
         return Ok(None)
 
     # -- starting and stopping children --------------------------------------------------------
@@ -439,6 +442,32 @@ class Supervisor:
         )
 
     @classmethod
+    async def start(
+        cls,
+        arg: Any = None,
+        *,
+        strategy: Strategy = "one_for_one",
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        name: Any = None,
+        timeout: float | None = None,
+    ) -> Pid | None:
+        """Like :meth:`start_link`, without a link to the caller (a test fixture, a script)."""
+        return await _start_sup(
+            cls,
+            arg,
+            strategy,
+            max_restarts,
+            max_seconds,
+            None,
+            (),
+            name,
+            timeout,
+            dynamic=False,
+            link=False,
+        )
+
+    @classmethod
     def child_spec(cls, arg: Any = None, **overrides: Any) -> ChildSpec:
         """A child spec running this supervisor under another (type "supervisor", shutdown
         "infinity"); `overrides` set ChildSpec fields, and ``name`` and the flags of
@@ -479,6 +508,7 @@ async def _start_sup(
     name: Any,
     timeout: float | None,
     dynamic: bool,
+    link: bool = True,
 ) -> Pid | None:
     base = _base_of(cls)
     direct = None
@@ -494,7 +524,7 @@ async def _start_sup(
         # a bad or repeated child is the caller's mistake: raise it here, not as a StartError
         _check_children(direct.children, format_id(name) if name is not None else base.__name__)
     try:
-        return await _gs_start_link(
+        return await (_gs_start_link if link else _gs_start)(
             _Server, (cls, arg, direct, dynamic), name=name, timeout=timeout
         )
     except StartError as e:

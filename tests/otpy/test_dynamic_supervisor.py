@@ -338,3 +338,11 @@ async def test_dynamic_supervisor_under_a_supervisor() -> None:
 async def _start_worker_with_extra(extra: str, opts: Opts) -> Any:
     assert extra == "from-init"
     return await Worker.start_link(opts)
+
+
+async def test_unlinked_start_has_no_link_to_the_caller() -> None:
+    sup = await DynamicSupervisor.start(max_children=2)
+    assert sup is not None
+    assert otpy.process_info(sup).links == ()  # type: ignore[union-attr]
+    assert (await count_children(sup)).specs == 0
+    await otpy.stop(sup)

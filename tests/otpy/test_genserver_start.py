@@ -172,6 +172,20 @@ async def test_init_exiting_raises_start_error_with_exit_reason() -> None:
     assert exc_info.value.reason == "gone"
 
 
+async def test_init_exiting_under_start_link_unlinks_the_caller_first() -> None:
+    class Exits(GenServer):
+        async def init(self, arg: Any) -> Any:
+            raise otpy.ExitProcess("gone")
+
+    otpy.trap_exits()
+    with pytest.raises(otpy.StartError) as exc_info:
+        await Exits.start_link(None)
+    assert exc_info.value.reason == "gone"
+    # the caller got the error, and no Exit signal besides (as for every other failed start)
+    with pytest.raises(otpy.ReceiveTimeout):
+        await otpy.receive(timeout=0, match=lambda m: isinstance(m, otpy.Exit))
+
+
 async def test_init_timeout_raises_start_error_and_kills_the_server() -> None:
     with pytest.raises(otpy.StartError) as exc_info:
         await Blocker.start_link(otpy.self_pid(), timeout=0.01)

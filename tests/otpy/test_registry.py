@@ -330,3 +330,21 @@ async def test_via_name_on_missing_registry_fails_start_without_killing_caller()
     assert "no-registry" in str(exc_info.value)
     info = otpy.process_info(otpy.self_pid())
     assert info is not None and info.links == ()
+
+
+async def test_unlinked_start_defaults_to_a_unique_registry() -> None:
+    pid = await Registry.start(name="unlinked_reg")
+    assert pid is not None
+    assert otpy.process_info(pid).links == ()  # type: ignore[union-attr]
+    reg.register("unlinked_reg", "k")
+    with pytest.raises(otpy.AlreadyRegistered):
+        reg.register("unlinked_reg", "k")
+    await otpy.stop(pid)
+
+
+async def test_start_accepts_the_keys_keyword() -> None:
+    pid = await Registry.start(keys="duplicate")
+    reg.register(pid, "topic", 1)
+    reg.register(pid, "topic", 2)
+    assert [v for _, v in reg.lookup(pid, "topic")] == [1, 2]
+    await otpy.stop(pid)

@@ -211,3 +211,45 @@ async def test_boot_failure_after_ignore_still_shuts_down_the_started_children()
         )
     assert await events(3) == [("init", "a"), ("init", "ignored"), ("terminate", "a")]
     await assert_no_events()
+
+
+async def test_temporary_child_whose_init_returns_ignore_is_dropped_at_boot() -> None:
+    me = otpy.self_pid()
+    sup = await Supervisor.start_link(
+        [worker("a"), Ignores.child_spec(me, id="ignored", restart="temporary"), worker("c")]
+    )
+    assert sup is not None
+    assert await events(3) == [("init", "a"), ("init", "ignored"), ("init", "c")]
+    assert list(await children(sup)) == ["a", "c"]
+    await otpy.stop(sup)
+
+
+async def test_unlinked_start_survives_the_exit_of_the_task_that_started_it() -> None:
+    started_by: dict[str, Any] = {}
+    spec = worker("a")  # reports to this test
+
+    async def starter() -> None:
+        started_by["sup"] = await Supervisor.start([spec])
+
+    # The starter is a task of its own that ends normally: a linked supervisor would take that
+    # exit from its parent as an order to stop; an unlinked one does not.
+    await asyncio.create_task(starter())
+    sup = started_by["sup"]
+    assert await events(1) == [("init", "a")]
+    assert otpy.process_info(sup) is not None
+    assert otpy.process_info(sup).links == tuple(  # type: ignore[union-attr]
+        c.pid for c in (await children(sup)).values()
+    )
+    await otpy.stop(sup)
+
+
+async def test_linked_start_stops_when_the_task_that_started_it_ends() -> None:
+    started_by: dict[str, Any] = {}
+    spec = worker("a")
+
+    async def starter() -> None:
+        started_by["sup"] = await Supervisor.start_link([spec])
+
+    await asyncio.create_task(starter())
+    ref = otpy.monitor(started_by["sup"])
+    assert (await wait_down(ref)).reason == "normal"
