@@ -16,6 +16,7 @@ from otpy.process import (
     Down,
     Exit,
     Pid,
+    _current,
     demonitor,
     exit,
     is_normal_exit,
@@ -216,11 +217,14 @@ async def shutdown_child(pid: Pid, policy: Any) -> Any:
     ref = monitor(pid)
     unlink(pid)
     early: Any = None
-    try:  # it may have exited before the unlink: its Exit is then in our mailbox already
-        got = await receive(0, lambda m: type(m) is Exit and m.pid == pid)
-        early = got.reason
-    except ReceiveTimeout:
-        pass
+    me = _current()
+    assert me is not None
+    mailbox = me.mailbox
+    for i in range(len(mailbox)):  # it may have exited before the unlink: its Exit is queued
+        m = mailbox[i]
+        if type(m) is Exit and m.pid == pid:
+            early = me.take_at(i).reason
+            break
     if early is None:
         exit(pid, KILL if policy == "brutal_kill" else SHUTDOWN)
     timeout = None if policy in ("brutal_kill", "infinity") else float(policy)
