@@ -9,7 +9,9 @@ supervisor is compared with the model:
 * exactly the children the model says run have a pid, each alive and answering a call;
 * a child the step restarted has a new pid, every other child kept its pid (or stayed stopped):
   this is what checks the strategies (one_for_one, one_for_all, rest_for_one);
-* every pid the supervisor has let go of (or shut down) is dead;
+* every pid the supervisor has let go of (or shut down) has exited;
+* the siblings a restart (or the supervisor giving up) shuts down exit in reverse start order,
+  and all of them before the supervisor itself exits;
 * count_children and the restart count of the intensity window agree with the model;
 * the supervisor is alive iff its restart count has not exceeded max_restarts. `max_seconds` is
   huge so the window never slides: the restart that makes the count exceed max_restarts must
@@ -28,16 +30,21 @@ teardown; nothing else is linked to the supervisor.
 How a step waits for the supervisor, without sleeping: to make a child exit, the rule monitors
 it and waits for its Down. otpy's _notify_exit delivers the Down to monitors and the exit signal
 to links in one synchronous step, and the supervisor traps exits, so once the rule has the Down,
-the Exit message is already in the supervisor's mailbox. The invariant's which_children call is
-then queued behind it, and the supervisor handles its mailbox in order (its shutdown_child only
-does selective receives of Exit/Down), so the reply reflects the handled exit. If the exit made
-the supervisor give up, that call fails with ServerExited/NoProcess instead, and the owner's
-future yields the exit reason. Every wait has a guard timeout that only bounds a failing run.
+the Exit message is already in the supervisor's mailbox. A call to the supervisor made after
+that is queued behind it, and the supervisor handles its mailbox in order (its shutdown_child
+only does selective receives of Exit/Down), so the reply reflects the handled exit. If the exit
+made the supervisor give up, the call fails with ServerExited/NoProcess instead, and the owner's
+future yields the exit reason. The rule also monitors the supervisor and the other children
+beforehand: one process's Down messages arrive in the order the processes exited, which is how
+the shutdown order is checked. Every wait has a guard timeout that only bounds a failing run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -66,11 +73,13 @@ from otpy import (
     Stop,
     Supervisor,
 )
+from otpy.child_spec import Restart
 from otpy.supervisor import (
     ChildCounts,
     ChildNotFound,
     ChildRunning,
     DuplicateChild,
+    Strategy,
     count_children,
     delete_child,
     restart_child,
@@ -114,7 +123,7 @@ class Spec:
     """What hypothesis draws for a child; printed in failing examples."""
 
     id: str
-    restart: str
+    restart: Restart
     trap: bool
     shutdown: Any
 
@@ -122,7 +131,7 @@ class Spec:
         cls = TrappingWorker if self.trap else Worker
         return ChildSpec(
             self.id, (cls.start_link, (self.id,)), restart=self.restart, shutdown=self.shutdown
-        )  # type: ignore[arg-type]
+        )
 
 
 SPECS = st.builds(
@@ -202,7 +211,7 @@ class ModelChild:
 class SupervisorMachine(RuleBasedStateMachine):
     """The reference model and the rules. Subclasses fix the strategy."""
 
-    strategy: ClassVar[str] = "one_for_one"
+    strategy: ClassVar[Strategy] = "one_for_one"
 
     def __init__(self) -> None:
         super().__init__()
@@ -232,7 +241,7 @@ class SupervisorMachine(RuleBasedStateMachine):
         try:
             sup = await Supervisor.start_link(
                 [c.spec.child_spec() for c in self.children],
-                strategy=self.strategy,  # type: ignore[arg-type]
+                strategy=self.strategy,
                 max_restarts=self.max_restarts,
                 max_seconds=1e9,
                 timeout=GUARD,
@@ -273,7 +282,7 @@ class SupervisorMachine(RuleBasedStateMachine):
         otpy.send(self.owner, "stop")
         await _wait_down(ref)
         for pid in self.seen:
-            assert not otpy.is_alive(pid), f"child {pid} outlived its stopped supervisor"
+            assert _exited(pid), f"child {pid} outlived its stopped supervisor"
 
     # -- the model ------------------------------------------------------------------------------
 
@@ -357,6 +366,12 @@ class SupervisorMachine(RuleBasedStateMachine):
         child = self.children[idx]
         pid = child.pid
         reason = how.make_reason()
+        # Watch the supervisor and the other running children too: a process's Down messages
+        # arrive in the order the watched processes exited, which checks the shutdown order.
+        others = [
+            (c, c.pid, otpy.monitor(c.pid)) for c in self.children if c.pid not in (None, pid)
+        ]
+        sup_ref = otpy.monitor(self.sup)
         ref = otpy.monitor(pid)
         if how.via == "signal":
             otpy.exit(pid, reason)
@@ -365,12 +380,46 @@ class SupervisorMachine(RuleBasedStateMachine):
         if not how.exits(child.spec.trap):
             # Nothing happens; the invariant's call to the child, queued behind the signal's
             # message if it traps exits, checks it is still alive with the same pid.
-            otpy.demonitor(ref, flush=True)
+            for r in (ref, sup_ref, *(r for _, _, r in others)):
+                otpy.demonitor(r, flush=True)
             return
         down = await _wait_down(ref)
         expected = "killed" if how.reason == "kill" else reason
         assert down.reason is expected or down.reason == expected, (down.reason, expected)
         self._model_exit(idx, how.is_normal())
+
+        # Once this call is answered (or fails because the supervisor gave up), the supervisor
+        # has handled the exit, including waiting for the siblings it shut down: their Downs,
+        # and the supervisor's own if it exited, are in our mailbox by now.
+        with contextlib.suppress(NoProcess, ServerExited):
+            await count_children(self.sup, timeout=GUARD)
+        names = {r: c.spec.id for c, _, r in others}
+        names[sup_ref] = "<supervisor>"
+        downs = []
+        while True:
+            try:
+                msg = await otpy.receive(
+                    match=lambda m: type(m) is Down and m.ref in names, timeout=0
+                )
+            except otpy.ReceiveTimeout:
+                break
+            downs.append(msg)
+        # Stopped siblings (a strategy's restart group, or everyone when the supervisor gives up)
+        # go in reverse start order, and all before the supervisor itself exits.
+        stopped = [
+            (c, old, r)
+            for c, old, r in others
+            if not self.alive or c.pid != old or not any(x is c for x in self.children)
+        ]
+        expected_order = [c.spec.id for c, _, _ in reversed(stopped)]
+        if not self.alive:
+            expected_order.append("<supervisor>")
+        assert [names[d.ref] for d in downs] == expected_order, "exit order of stopped processes"
+        for d in downs:
+            if d.ref == sup_ref:
+                assert d.reason == "shutdown", f"supervisor exited with {d.reason!r}"
+        for r in (sup_ref, *(r for _, _, r in others)):
+            otpy.demonitor(r, flush=True)
 
     # -- the API --------------------------------------------------------------------------------
 
@@ -478,9 +527,9 @@ class SupervisorMachine(RuleBasedStateMachine):
             )
             reason = await asyncio.wait_for(asyncio.shield(self.sup_exit), GUARD)
             assert reason == "shutdown", f"supervisor exited with {reason!r}, not 'shutdown'"
-            assert not otpy.is_alive(sup)
+            assert _exited(sup)
             for pid in self.seen:
-                assert not otpy.is_alive(pid), f"child {pid} outlived its supervisor"
+                assert _exited(pid), f"child {pid} outlived its supervisor"
             return
         if infos is None:
             why = self.sup_exit.result() if self.sup_exit.done() else "?"
@@ -515,7 +564,7 @@ class SupervisorMachine(RuleBasedStateMachine):
                 assert otpy.is_alive(child.pid)
                 assert await otpy.call(child.pid, "ping", GUARD) == ("pong", child.spec.id)
         for pid in self.seen - running:
-            assert not otpy.is_alive(pid), f"{pid} is no longer supervised but still alive"
+            assert _exited(pid), f"{pid} is no longer supervised but has not exited"
 
         n = len(self.children)
         assert await count_children(sup, timeout=GUARD) == ChildCounts(
@@ -525,16 +574,28 @@ class SupervisorMachine(RuleBasedStateMachine):
         assert flags["restarts_in_window"] == self.restarts, "restarts counted for intensity"
 
 
+def _exited(pid: Pid | None) -> bool:
+    """Whether `pid` has fully exited (not merely been sent a fatal signal)."""
+    return otpy.process_info(pid) is None
+
+
 async def _wait_down(ref: Any) -> Down:
     msg: Down = await otpy.receive(match=lambda m: type(m) is Down and m.ref == ref, timeout=GUARD)
     return msg
 
 
+# `make test` runs the suite with PYTHONASYNCIODEBUG=1, where asyncio records a stack for every
+# future and handle and an example costs about five times more: fewer examples keep this file
+# within its ~40 s budget there.
+_ASYNCIO_DEBUG = sys.flags.dev_mode or (
+    not sys.flags.ignore_environment and bool(os.environ.get("PYTHONASYNCIODEBUG"))
+)
+
 _SETTINGS = settings(
-    max_examples=40,
+    max_examples=40 if _ASYNCIO_DEBUG else 100,
     stateful_step_count=25,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     # The explain phase traces every line executed, which makes the asyncio machinery so slow
     # that a failing run would shrink for minutes; the printed steps are explanation enough.
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
