@@ -8,22 +8,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from otpy._runtime import _current
 from otpy.child_spec import ChildSpec
 from otpy.errors import AlreadyStarted, OtpyError, ReceiveTimeout, StartError
-from otpy.process import (
-    KILL,
-    SHUTDOWN,
-    Down,
-    Exit,
-    Pid,
-    _current,
-    demonitor,
-    exit,
-    is_normal_exit,
-    monitor,
-    receive,
-    unlink,
-)
+from otpy.process import demonitor, exit, monitor, receive, unlink
+from otpy.values import KILL, SHUTDOWN, Down, Exit, Pid, is_normal_exit
 
 __all__ = [
     "ChildCounts",

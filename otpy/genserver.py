@@ -37,6 +37,7 @@ import functools
 import inspect
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from otpy._runtime import _current, _lookup, _Process, _resolve, _rt
 from otpy.errors import (
     AlreadyStarted,
     BadReturn,
@@ -48,20 +49,10 @@ from otpy.errors import (
     Unhandled,
 )
 from otpy.log import logger
-from otpy.process import (
-    NORMAL,
-    Exit,
-    ExitProcess,
-    Pid,
-    _current,
-    _lookup,
-    _Process,
-    _resolve,
-    _rt,
-    _spawn,
-    register,
-)
+from otpy.names import register
+from otpy.process import _spawn
 from otpy.returns import _NO_CONTINUE, Ignore, NoReply, Ok, Reply, Stop
+from otpy.values import NORMAL, Exit, ExitProcess, Pid
 
 if TYPE_CHECKING:
     from otpy.child_spec import ChildSpec

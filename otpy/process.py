@@ -17,15 +17,39 @@ not trap exits, is cancelled, just as an Erlang process would die.
 from __future__ import annotations
 
 import asyncio
-import itertools
-import weakref
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
+from otpy._runtime import (
+    _current,
+    _log_exit,
+    _lookup,
+    _me,
+    _notify_exit,
+    _Process,
+    _resolve,
+    _rt,
+    _runtimes,
+)
 from otpy.errors import NoProcess, NotAProcess, ReceiveTimeout
 from otpy.log import logger
+from otpy.names import register, registered, unregister, whereis
+from otpy.values import (
+    KILL,
+    KILLED,
+    NOPROC,
+    NORMAL,
+    SHUTDOWN,
+    Down,
+    Exit,
+    ExitProcess,
+    Pid,
+    Ref,
+    Shutdown,
+    _ref_ids,
+    is_normal_exit,
+)
 
 __all__ = [
     "KILL",
@@ -37,6 +61,7 @@ __all__ = [
     "Exit",
     "ExitProcess",
     "Pid",
+    "ProcessInfo",
     "Ref",
     "Shutdown",
     "deliver",
@@ -62,361 +87,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-NORMAL = "normal"
-SHUTDOWN = "shutdown"
-KILL = "kill"
-KILLED = "killed"
-NOPROC = "noproc"
-
-_pid_ids = itertools.count(1)
-_ref_ids = itertools.count(1)
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Pid:
-    """A process identifier. Pids are never reused, so a stale pid never reaches a new process."""
-
-    id: int
-
-    def __repr__(self) -> str:
-        return f"<0.{self.id}.0>"
-
-
-@dataclass(frozen=True, slots=True)
-class Ref:
-    """A unique reference, as returned by :func:`monitor`."""
-
-    id: int
-
-    def __repr__(self) -> str:
-        return f"#Ref<{self.id}>"
-
-
-@dataclass(frozen=True, slots=True)
-class Shutdown:
-    """The exit reason ``{:shutdown, term}``: an orderly stop that carries a term."""
-
-    term: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Exit:
-    """Message a process trapping exits receives when a linked process exits, or on `exit()`."""
-
-    pid: Pid | None
-    reason: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Down:
-    """Message a monitoring process receives when the monitored process exits."""
-
-    ref: Ref
-    pid: Any
-    reason: Any
-
-
-class ExitProcess(BaseException):
-    """Raise inside a process to end it with `reason` (``exit(reason)`` in Erlang)."""
-
-    def __init__(self, reason: Any = NORMAL) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def is_normal_exit(reason: Any) -> bool:
-    """True for reasons that are not errors: ``normal``, ``shutdown`` and ``Shutdown(term)``."""
-    return isinstance(reason, Shutdown) or (
-        isinstance(reason, str) and reason in (NORMAL, SHUTDOWN)
-    )
-
-
-class _Named(Protocol):
-    """What a via-name must offer (see :class:`otpy.registry.Via`)."""
-
-    def whereis(self) -> Pid | None: ...
-
-
-class _Timeouts:
-    """Call deadlines, kept in one queue per timeout value instead of one timer per call.
-
-    Calls with the same timeout expire in the order they were made, so each queue is sorted by
-    deadline; one timer per queue fires at its earliest live deadline. Answered calls are dropped
-    lazily. This costs a tuple and a deque append per call, where ``loop.call_later`` costs a
-    heap push and a cancelled TimerHandle.
-    """
-
-    __slots__ = ("loop", "queues", "timers")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.queues: dict[float, deque[tuple[float, asyncio.Future[Any], Any, Any]]] = {}
-        self.timers: dict[float, asyncio.TimerHandle] = {}
-
-    def add(self, fut: asyncio.Future[Any], timeout: float, dest: Any, request: Any) -> None:
-        q = self.queues.get(timeout)
-        if q is None:
-            q = self.queues[timeout] = deque()
-        else:
-            while q and q[0][1].done():
-                q.popleft()
-        deadline = self.loop.time() + timeout
-        q.append((deadline, fut, dest, request))
-        if timeout not in self.timers:
-            self.timers[timeout] = self.loop.call_at(deadline, self._fire, timeout)
-
-    def _fire(self, timeout: float) -> None:
-        from otpy.errors import CallTimeout
-
-        del self.timers[timeout]
-        q = self.queues[timeout]
-        now = self.loop.time()
-        while q:
-            deadline, fut, dest, request = q[0]
-            if fut.done():
-                q.popleft()
-            elif deadline <= now:
-                q.popleft()
-                fut.set_exception(CallTimeout(dest, request, timeout))
-            else:
-                self.timers[timeout] = self.loop.call_at(deadline, self._fire, timeout)
-                return
-        del self.queues[timeout]
-
-
-class _Runtime:
-    """All processes of one event loop."""
-
-    __slots__ = ("by_task", "loop", "names", "procs", "timeouts")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.procs: dict[int, _Process] = {}  # keyed by Pid.id: an int hashes in C
-        self.by_task: dict[asyncio.Task[Any], _Process] = {}
-        self.names: dict[str, Pid] = {}
-        self.timeouts = _Timeouts(loop)
-
-
-_runtimes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Runtime] = (
-    weakref.WeakKeyDictionary()
-)
-_last: list[Any] = [None, None]  # [loop, runtime] cache for the common one-loop case
-
-
-def _rt() -> _Runtime:
-    loop = asyncio.get_running_loop()
-    if loop is _last[0]:
-        rt: _Runtime = _last[1]
-        return rt
-    rt = _runtimes.get(loop) or _Runtime(loop)
-    _runtimes[loop] = rt
-    _last[0], _last[1] = loop, rt
-    return rt
-
-
-class _Process:
-    """The runtime record of one process. Private: users hold a :class:`Pid`."""
-
-    __slots__ = (
-        "__weakref__",
-        "alive",
-        "behaviour",
-        "call_waiters",
-        "external",
-        "helpers",
-        "label",
-        "links",
-        "mailbox",
-        "monitored_by",
-        "monitors",
-        "names",
-        "on_exit",
-        "parent",
-        "pending_exit",
-        "pid",
-        "reason",
-        "reported",
-        "rt",
-        "space_waiters",
-        "task",
-        "trap_exit",
-        "waiter",
-    )
-
-    def __init__(self, rt: _Runtime, parent: Pid | None, external: bool = False) -> None:
-        self.pid = Pid(next(_pid_ids))
-        self.rt = rt
-        self.task: asyncio.Task[Any] | None = None
-        self.mailbox: deque[Any] = deque()
-        self.waiter: asyncio.Future[bool] | None = None
-        self.links: set[_Process] = set()
-        self.monitors: dict[Ref, _Process] = {}
-        self.monitored_by: dict[Ref, _Process] = {}
-        self.trap_exit = False
-        self.alive = True
-        self.pending_exit: Any = None
-        self.reason: Any = None
-        self.reported: BaseException | None = None  # a crash already logged (by a helper)
-        self.names: list[str] = []
-        self.parent = parent
-        self.helpers: set[asyncio.Task[Any]] = set()
-        self.on_exit: list[Callable[[Pid, Any], None]] = []
-        self.call_waiters: set[asyncio.Future[Any]] = set()
-        self.space_waiters: list[asyncio.Future[None]] = []
-        self.external = external
-        self.behaviour: Any = None
-        self.label: str | None = None
-        rt.procs[self.pid.id] = self
-
-    def __repr__(self) -> str:
-        return f"<process {self.pid!r} {self.label or ''}>"
-
-    # -- mailbox ---------------------------------------------------------------------------
-
-    def put(self, msg: Any) -> None:
-        self.mailbox.append(msg)
-        w = self.waiter
-        if w is not None and not w.done():
-            w.set_result(True)
-
-    def take(self) -> Any:
-        """Pop the oldest message; the caller has checked the mailbox is not empty."""
-        msg = self.mailbox.popleft()
-        if self.space_waiters:
-            self._wake_space()
-        return msg
-
-    def take_at(self, index: int) -> Any:
-        msg = self.mailbox[index]
-        del self.mailbox[index]
-        if self.space_waiters:
-            self._wake_space()
-        return msg
-
-    def _wake_space(self) -> None:
-        waiters, self.space_waiters = self.space_waiters, []
-        for f in waiters:
-            if not f.done():
-                f.set_result(None)
-
-    async def wait_message(self) -> None:
-        """Suspend until a message arrives (the mailbox is empty when this is called)."""
-        if self.pending_exit is not None:
-            raise asyncio.CancelledError
-        fut: asyncio.Future[bool] = self.rt.loop.create_future()
-        self.waiter = fut
-        try:
-            await fut
-        finally:
-            self.waiter = None
-
-    async def next_message(self) -> Any:
-        """The oldest message, waiting for one if the mailbox is empty."""
-        while not self.mailbox:
-            await self.wait_message()
-        return self.take()
-
-    # -- exits -----------------------------------------------------------------------------
-
-    def signal(self, sender: Pid | None, reason: Any, from_link: bool) -> None:
-        """Deliver an exit signal, as the table in the module docstring says."""
-        if not self.alive:
-            return
-        if reason == KILL and not from_link:
-            self.force_exit(KILLED, override=True)
-        elif self.trap_exit:
-            self.put(Exit(sender, reason))
-        elif reason == NORMAL:
-            if sender == self.pid:
-                self.force_exit(NORMAL)
-        else:
-            self.force_exit(reason)
-
-    def force_exit(self, reason: Any, override: bool = False) -> None:
-        """Make the process end with `reason` by cancelling its task."""
-        if self.pending_exit is not None and not override:
-            return
-        self.pending_exit = reason
-        task = self.task
-        if task is not None and not task.done():
-            task.cancel(f"otpy exit signal: {reason!r}")
-        self._wake_space()
-
-
-def _current() -> _Process | None:
-    task = asyncio.current_task()
-    if task is None:
-        return None
-    return _rt().by_task.get(task)
-
-
-def _me() -> _Process:
-    """The current process, adopting the current task as one if it is not yet."""
-    task = asyncio.current_task()
-    if task is None:
-        raise NotAProcess("otpy needs a running asyncio task; call it from async code")
-    rt = _rt()
-    proc = rt.by_task.get(task)
-    if proc is None:
-        proc = _Process(rt, None, external=True)
-        proc.task = task
-        proc.label = "external"
-        rt.by_task[task] = proc
-        task.add_done_callback(_external_done)
-    return proc
-
-
-def _external_done(task: asyncio.Task[Any]) -> None:
-    rt = _runtimes.get(task.get_loop())
-    if rt is None:
-        return
-    proc = rt.by_task.get(task)
-    if proc is None or not proc.alive:
-        return
-    if proc.pending_exit is not None:
-        reason = proc.pending_exit
-    elif task.cancelled():
-        reason = SHUTDOWN
-    else:
-        exc = task.exception()
-        reason = NORMAL if exc is None else exc
-    proc.alive = False
-    for helper in list(proc.helpers):
-        helper.cancel()
-    _notify_exit(proc, reason)
-
-
-def _resolve(dest: Any) -> _Process | None:
-    """The live process a pid, name or via-name points to, or None."""
-    rt = _rt()
-    if type(dest) is Pid:
-        proc = rt.procs.get(dest.id)
-    elif isinstance(dest, str):
-        pid = rt.names.get(dest)
-        proc = rt.procs.get(pid.id) if pid is not None else None
-    elif hasattr(dest, "whereis"):
-        pid = dest.whereis()
-        proc = rt.procs.get(pid.id) if pid is not None else None
-    else:
-        raise TypeError(
-            f"{dest!r} is not a process address: use a Pid, a registered name (str) or a Via"
-        )
-    if proc is not None and not proc.alive:
-        return None
-    return proc
-
-
-def _lookup(dest: Any, action: str) -> _Process:
-    proc = _resolve(dest)
-    if proc is None:
-        raise NoProcess(dest, action)
-    return proc
-
-
-def _pid_of(dest: Any) -> Pid | None:
-    proc = _resolve(dest)
-    return proc.pid if proc is not None else None
 
 
 # -- spawning -------------------------------------------------------------------------------
@@ -454,56 +124,6 @@ async def _finish(proc: _Process, reason: Any, own_crash: bool) -> None:
             helpers = [h for h in helpers if not h.done()]
     _log_exit(proc, reason, own_crash)
     _notify_exit(proc, reason)
-
-
-def _notify_exit(proc: _Process, reason: Any) -> None:
-    """Tell links, monitors, callers and registries that `proc` has exited with `reason`."""
-    proc.alive = False
-    proc.reason = reason
-    rt = proc.rt
-    pid = proc.pid
-    for name in proc.names:
-        if rt.names.get(name) == pid:
-            del rt.names[name]
-    proc.names.clear()
-    for cb in proc.on_exit:
-        cb(pid, reason)
-    proc.on_exit.clear()
-    if proc.call_waiters:
-        from otpy.errors import ServerExited
-
-        for fut in proc.call_waiters:
-            if not fut.done():
-                fut.set_exception(ServerExited(pid, reason))
-        proc.call_waiters.clear()
-    proc._wake_space()
-    for ref, target in proc.monitors.items():
-        target.monitored_by.pop(ref, None)
-    proc.monitors.clear()
-    for ref, watcher in proc.monitored_by.items():
-        watcher.monitors.pop(ref, None)
-        if watcher.alive:
-            watcher.put(Down(ref, pid, reason))
-    proc.monitored_by.clear()
-    links = list(proc.links)
-    proc.links.clear()
-    for other in links:
-        other.links.discard(proc)
-        other.signal(pid, reason, from_link=True)
-    rt.procs.pop(pid.id, None)
-    if proc.task is not None:
-        rt.by_task.pop(proc.task, None)
-    proc.behaviour = None
-
-
-def _log_exit(proc: _Process, reason: Any, own_crash: bool) -> None:
-    if is_normal_exit(reason) or reason is proc.reported:
-        return
-    log = logger(pid=repr(proc.pid), name=proc.names[0] if proc.names else None)
-    if own_crash and isinstance(reason, BaseException):
-        log.error("process_crashed", process=proc.label, reason=repr(reason), exc_info=reason)
-    else:
-        log.error("process_exited", process=proc.label, reason=repr(reason))
 
 
 def _spawn(
@@ -786,48 +406,6 @@ def is_alive(dest: Any) -> bool:
     except TypeError:
         return False
     return proc is not None and proc.pending_exit is None
-
-
-# -- local names ----------------------------------------------------------------------------
-
-
-def register(name: str, pid: Pid | None = None) -> None:
-    """Register `pid` (default: the caller) under `name` for the rest of its life.
-
-    Raises :class:`~otpy.AlreadyStarted` if the name is taken, NoProcess if `pid` is dead.
-    """
-    from otpy.errors import AlreadyStarted
-
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"a process name must be a non-empty str, not {name!r}")
-    rt = _rt()
-    proc = _me() if pid is None else _lookup(pid, "register")
-    holder = rt.names.get(name)
-    if holder is not None and holder.id in rt.procs:
-        raise AlreadyStarted(name, holder)
-    rt.names[name] = proc.pid
-    proc.names.append(name)
-
-
-def unregister(name: str) -> None:
-    """Remove the registered `name`. Raises NoProcess if nobody holds it."""
-    rt = _rt()
-    pid = rt.names.pop(name, None)
-    if pid is None:
-        raise NoProcess(name, "unregister")
-    proc = rt.procs.get(pid.id)
-    if proc is not None and name in proc.names:
-        proc.names.remove(name)
-
-
-def whereis(name: Any) -> Pid | None:
-    """The pid registered under `name` (a str or a Via), or None."""
-    return _pid_of(name)
-
-
-def registered() -> list[str]:
-    """All registered local names."""
-    return list(_rt().names)
 
 
 @dataclass(frozen=True, slots=True)

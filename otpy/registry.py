@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from otpy._runtime import _lookup, _me, _Process, _resolve, _rt
 from otpy.errors import AlreadyRegistered, AlreadyStarted
 from otpy.genserver import GenServer
-from otpy.process import Pid, _lookup, _me, _Process, _resolve, _rt
 from otpy.returns import Ok
+from otpy.values import Pid
 
 __all__ = [
     "Registry",

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from otpy._runtime import _current
 from otpy._supervision import (
     Child,
     ChildCounts,
@@ -59,8 +60,9 @@ from otpy.genserver import From, GenServer, call
 from otpy.genserver import start as _gs_start
 from otpy.genserver import start_link as _gs_start_link
 from otpy.log import logger
-from otpy.process import SHUTDOWN, Exit, Pid, _current, is_normal_exit, send
+from otpy.process import send
 from otpy.returns import Ignore, NoReply, Ok, Reply, Stop
+from otpy.values import SHUTDOWN, Exit, Pid, is_normal_exit
 
 __all__ = [
     "ChildCounts",
