@@ -105,7 +105,12 @@ class SupervisorServer(GenServer):
         child.restarting = False
         if pid is not None:
             self.by_pid[pid] = key
-            self.log.info("child_started", child_id=format_id(child.spec.id), pid=repr(pid))
+            self.log.info(
+                "child_started",
+                child_id=format_id(child.spec.id),
+                pid=repr(pid),
+                restarts=child.restarts,
+            )
         return pid
 
     async def _stop_child(self, key: int) -> None:
@@ -158,19 +163,31 @@ class SupervisorServer(GenServer):
         spec = child.spec
         # warning, not error: the crash itself is the one error event (logged by the child)
         level = self.log.info if is_normal_exit(reason) else self.log.warning
-        level("child_exited", child_id=format_id(spec.id), pid=repr(pid), reason=repr(reason))
+        level(
+            "child_exited",
+            child_id=format_id(spec.id),
+            pid=repr(pid),
+            reason=repr(reason),
+            restarts=child.restarts,
+        )
         if not should_restart(spec.restart, reason):
             if spec.restart == "temporary" or self.dynamic:
                 self._remove(key)
             return NoReply(state)
-        return await self._restart(key, state)
+        return await self._restart(key, state, pid, reason)
 
-    async def _restart(self, key: int, state: Any) -> Any:
+    async def _restart(
+        self, key: int, state: Any, pid: Pid | None = None, reason: Any = "restart_failed"
+    ) -> Any:
+        """Restart the child at `key` (exited as `pid` with `reason`), by strategy."""
         child = self.children[key]
         if not self.intensity.add():
             self.log.error(
                 "intensity_reached",
                 child_id=format_id(child.spec.id),
+                pid=repr(pid),
+                reason=repr(reason),
+                restarts=child.restarts,
                 max_restarts=self.intensity.max_restarts,
                 max_seconds=self.intensity.max_seconds,
             )
@@ -208,6 +225,9 @@ class SupervisorServer(GenServer):
             "child_restarted",
             child_id=format_id(child.spec.id),
             pid=repr(child.pid),
+            old_pid=repr(pid),
+            reason=repr(reason),
+            restarts=child.restarts,
             restarts_in_window=self.intensity.count(),
         )
         return NoReply(state)
@@ -250,7 +270,7 @@ class SupervisorServer(GenServer):
         child.pid = pid
         if pid is not None:
             self.by_pid[pid] = key
-            self.log.info("child_started", child_id=format_id(spec.id), pid=repr(pid))
+            self.log.info("child_started", child_id=format_id(spec.id), pid=repr(pid), restarts=0)
         return pid
 
     async def _op_terminate_child(self, ref: Any) -> None:

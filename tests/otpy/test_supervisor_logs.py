@@ -73,6 +73,23 @@ async def test_child_restarted_is_logged_with_the_restarts_in_the_window() -> No
     await otpy.stop(sup)
 
 
+async def test_restart_events_carry_the_old_pid_the_reason_and_the_child_restart_count() -> None:
+    with capture_logs() as logs:
+        sup = await Supervisor.start_link([worker("a")], max_seconds=3600)
+        a = await started("a")
+        crash = await die(a, "crash")
+        a2 = await started("a")
+        await which_children(sup)  # answered once the restart is complete (and logged)
+
+    (restarted,) = _named(logs, "child_restarted")
+    assert (restarted["pid"], restarted["old_pid"]) == (repr(a2), repr(a))
+    assert (restarted["reason"], restarted["restarts"]) == (repr(crash), 1)
+    assert [e["restarts"] for e in _named(logs, "child_started")] == [0, 1]
+    assert [e["restarts"] for e in _named(logs, "child_exited")] == [0]
+    assert sup is not None
+    await otpy.stop(sup)
+
+
 async def test_intensity_reached_and_supervisor_shutdown_are_logged() -> None:
     otpy.trap_exits()
     with capture_logs() as logs:
