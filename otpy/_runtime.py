@@ -18,6 +18,7 @@ from otpy.values import (
     SHUTDOWN,
     Down,
     Exit,
+    ExitProcess,
     Pid,
     Ref,
     _pid_ids,
@@ -36,35 +37,45 @@ class _Timeouts:
 
     Calls with the same timeout expire in the order they were made, so each queue is sorted by
     deadline; one timer per queue fires at its earliest live deadline. Answered calls are dropped
-    lazily. This costs a tuple and a deque append per call, where ``loop.call_later`` costs a
-    heap push and a cancelled TimerHandle.
+    lazily: from the head as they come, and by compacting a queue that has doubled in length
+    since its last compaction (a slow call at the head must not pin every later answered one).
+    This costs a tuple and a deque append per call, where ``loop.call_later`` costs a heap push
+    and a cancelled TimerHandle.
     """
 
-    __slots__ = ("loop", "queues", "timers")
+    __slots__ = ("compact_at", "queues", "timers")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+    def __init__(self) -> None:
         self.queues: dict[float, deque[tuple[float, asyncio.Future[Any], Any, Any]]] = {}
         self.timers: dict[float, asyncio.TimerHandle] = {}
+        self.compact_at: dict[float, int] = {}
 
     def add(self, fut: asyncio.Future[Any], timeout: float, dest: Any, request: Any) -> None:
+        if not isinstance(timeout, int | float) or timeout != timeout:
+            raise TypeError(f"timeout must be a number of seconds or None, not {timeout!r}")
+        loop = asyncio.get_running_loop()
         q = self.queues.get(timeout)
         if q is None:
             q = self.queues[timeout] = deque()
+            self.compact_at[timeout] = _COMPACT_MIN
         else:
             while q and q[0][1].done():
                 q.popleft()
-        deadline = self.loop.time() + timeout
+            if len(q) >= self.compact_at[timeout]:
+                q = self.queues[timeout] = deque(e for e in q if not e[1].done())
+                self.compact_at[timeout] = max(_COMPACT_MIN, 2 * len(q))
+        deadline = loop.time() + timeout
         q.append((deadline, fut, dest, request))
         if timeout not in self.timers:
-            self.timers[timeout] = self.loop.call_at(deadline, self._fire, timeout)
+            self.timers[timeout] = loop.call_at(deadline, self._fire, timeout)
 
     def _fire(self, timeout: float) -> None:
         from otpy.errors import CallTimeout
 
+        loop = asyncio.get_running_loop()
         del self.timers[timeout]
         q = self.queues[timeout]
-        now = self.loop.time()
+        now = loop.time()
         while q:
             deadline, fut, dest, request = q[0]
             if fut.done():
@@ -73,22 +84,36 @@ class _Timeouts:
                 q.popleft()
                 fut.set_exception(CallTimeout(dest, request, timeout))
             else:
-                self.timers[timeout] = self.loop.call_at(deadline, self._fire, timeout)
+                self.timers[timeout] = loop.call_at(deadline, self._fire, timeout)
                 return
         del self.queues[timeout]
+        del self.compact_at[timeout]
+
+
+_COMPACT_MIN = 1024
 
 
 class _Runtime:
-    """All processes of one event loop."""
+    """All processes of one event loop.
 
-    __slots__ = ("by_task", "loop", "names", "procs", "timeouts")
+    It holds its loop weakly: ``_runtimes`` maps loops to runtimes weakly, so a strong reference
+    back to the loop would keep every loop that ever used otpy (one per test) alive forever.
+    """
+
+    __slots__ = ("_loop", "by_task", "names", "procs", "timeouts")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        self._loop = weakref.ref(loop)
         self.procs: dict[int, _Process] = {}  # keyed by Pid.id: an int hashes in C
         self.by_task: dict[asyncio.Task[Any], _Process] = {}
         self.names: dict[str, Pid] = {}
-        self.timeouts = _Timeouts(loop)
+        self.timeouts = _Timeouts()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop()
+        assert loop is not None  # only used while the loop runs
+        return loop
 
 
 _runtimes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Runtime] = (
@@ -116,6 +141,7 @@ class _Process:
         "alive",
         "behaviour",
         "call_waiters",
+        "exiting",
         "external",
         "helpers",
         "label",
@@ -147,7 +173,8 @@ class _Process:
         self.monitors: dict[Ref, _Process] = {}
         self.monitored_by: dict[Ref, _Process] = {}
         self.trap_exit = False
-        self.alive = True
+        self.alive = True  # until its exit has been notified (see _notify_exit)
+        self.exiting = False  # its body has ended; helpers are winding down
         self.pending_exit: Any = None
         self.reason: Any = None
         self.reported: BaseException | None = None  # a crash already logged (by a helper)
@@ -197,7 +224,7 @@ class _Process:
         """Suspend until a message arrives (the mailbox is empty when this is called)."""
         if self.pending_exit is not None:
             raise asyncio.CancelledError
-        fut: asyncio.Future[bool] = self.rt.loop.create_future()
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.waiter = fut
         try:
             await fut
@@ -273,7 +300,7 @@ def _external_done(task: asyncio.Task[Any]) -> None:
         reason = SHUTDOWN
     else:
         exc = task.exception()
-        reason = NORMAL if exc is None else exc
+        reason = NORMAL if exc is None else exc.reason if isinstance(exc, ExitProcess) else exc
     proc.alive = False
     for helper in list(proc.helpers):
         helper.cancel()

@@ -221,6 +221,9 @@ class SupervisorServer(GenServer):
                     self.children[done].restarting = True  # the whole group awaits the retry
                 send(self.pid, _TryAgain(key))
                 return NoReply(state)
+        if self.dynamic and child.pid is None:
+            self._remove(key)  # restarted into Ignore: a dynamic child is then dropped, as Elixir
+            return NoReply(state)
         self.log.info(
             "child_restarted",
             child_id=format_id(child.spec.id),

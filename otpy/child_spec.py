@@ -36,6 +36,12 @@ class ChildSpec:
     type: ChildType = "worker"
 
     def __post_init__(self) -> None:
+        try:
+            hash(self.id)
+        except TypeError:
+            raise TypeError(
+                f"child id {self.id!r} is not hashable; use a str, a tuple or a class as the id"
+            ) from None
         start = self.start
         if callable(start):
             object.__setattr__(self, "start", (start, ()))

@@ -226,7 +226,13 @@ def _unlink_parent(proc: _Process) -> None:
 async def _serve(cls: type[GenServer], arg: Any, name: Any, ack: asyncio.Future[Any]) -> None:
     proc = _current()
     assert proc is not None
-    server = cls()
+    try:
+        server = cls()
+    except Exception as e:  # a failing constructor fails the start, like a failing init
+        _unlink_parent(proc)
+        if not ack.done():
+            ack.set_exception(StartError(e, cls.__qualname__))
+        raise
     server.pid = proc.pid
     proc.behaviour = server
     if cls.trap_exits:
@@ -368,8 +374,7 @@ async def _start(
     if not (isinstance(cls, type) and issubclass(cls, GenServer)):
         raise TypeError(f"{cls!r} is not a GenServer subclass")
     _check_name(name)
-    loop = _rt().loop
-    ack: asyncio.Future[Any] = loop.create_future()
+    ack: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     proc = _spawn(_serve, (cls, arg, name, ack), link=link, label=cls.__qualname__)
     proc.call_waiters.add(ack)
     try:
@@ -378,12 +383,32 @@ async def _start(
     except TimeoutError:
         _unlink_parent(proc)
         proc.force_exit("killed", override=True)
+        await _exited(proc)
         raise StartError("timeout", cls.__qualname__) from None
     except ServerExited as e:
         raise StartError(e.reason, cls.__qualname__) from None
+    except (StartError, AlreadyStarted):
+        # As OTP does since proc_lib:init_fail: return only once the failed process is gone, so
+        # its name is free again and the caller may retry at once.
+        await _exited(proc)
+        raise
     finally:
         proc.call_waiters.discard(ack)
     return pid
+
+
+async def _exited(proc: _Process) -> None:
+    """Wait until `proc` has exited and its exit has been notified."""
+    if not proc.alive:
+        return
+    done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    def on_exit(_pid: Pid, _reason: Any) -> None:
+        if not done.done():
+            done.set_result(None)
+
+    proc.on_exit.append(on_exit)
+    await done
 
 
 async def start_link(
@@ -416,7 +441,9 @@ async def call(dest: Any, request: Any, timeout: float | None = 5.0) -> Any:
     me = rt.by_task.get(task) if task is not None else None
     if me is proc:
         raise CallingSelf(dest)
-    fut: asyncio.Future[Any] = rt.loop.create_future()
+    fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    if timeout is not None:
+        rt.timeouts.add(fut, timeout, dest, request)  # first: a bad timeout raises, nothing sent
     waiters = proc.call_waiters
     waiters.add(fut)
     proc.put(_Call(request, From(me.pid if me is not None else None, fut)))
@@ -425,7 +452,6 @@ async def call(dest: Any, request: Any, timeout: float | None = 5.0) -> Any:
             return await fut
         finally:
             waiters.discard(fut)
-    rt.timeouts.add(fut, timeout, dest, request)
     try:
         return await fut
     finally:

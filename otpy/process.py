@@ -111,17 +111,24 @@ async def _body(proc: _Process, fn: Callable[..., Awaitable[Any]], args: tuple[A
 
 
 async def _finish(proc: _Process, reason: Any, own_crash: bool) -> None:
-    proc.alive = False
+    # Exiting, not yet dead: until _notify_exit it keeps its links, monitors and names, so an
+    # unlink, a monitor (Down with the real reason) or a shutdown aimed at it still works.
+    proc.exiting = True
     helpers = list(proc.helpers)
     for h in helpers:
         h.cancel()
     while helpers:
         try:
-            await asyncio.gather(*helpers, return_exceptions=True)
+            await asyncio.wait(helpers)  # unlike gather, being cancelled does not cancel them
             break
         except asyncio.CancelledError:
-            # killed while its helpers wind down: keep waiting, a helper must not outlive us
+            # A signal while the helpers wind down: keep waiting, a helper must not outlive its
+            # process; "kill" cancels them again, so that their clean-up is cut short too.
             helpers = [h for h in helpers if not h.done()]
+            if proc.pending_exit == KILLED:
+                for h in helpers:
+                    h.cancel()
+
     _log_exit(proc, reason, own_crash)
     _notify_exit(proc, reason)
 
@@ -185,7 +192,7 @@ def start_task(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyn
     if owner is None or owner.external:
         coro.close()
         raise NotAProcess("start_task needs to be called from inside a process (spawned by otpy)")
-    if not owner.alive or owner.pending_exit is not None:
+    if not owner.alive or owner.exiting or owner.pending_exit is not None:
         coro.close()
         raise NoProcess(owner.pid, "start a helper task in")
     task = owner.rt.loop.create_task(coro, name=name or f"otpy helper of {owner.pid!r}")
@@ -196,11 +203,21 @@ def start_task(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyn
         if t.cancelled():
             return
         exc = t.exception()
-        if exc is not None and owner.alive:
-            _log_exit_helper(owner, exc)
-            if owner.pending_exit is None:
-                owner.reported = exc  # that report is the owner's crash report: log it once
-            owner.force_exit(exc)
+        if exc is None:
+            return
+        if not owner.alive or owner.exiting:  # it failed while being cancelled: say so, once
+            if not isinstance(exc, ExitProcess):
+                logger(pid=repr(owner.pid)).error(
+                    "helper_cleanup_failed", process=owner.label, reason=repr(exc), exc_info=exc
+                )
+            return
+        if isinstance(exc, ExitProcess):  # exit/1 from a helper ends its owner with that reason
+            owner.force_exit(exc.reason)
+            return
+        _log_exit_helper(owner, exc)
+        if owner.pending_exit is None:
+            owner.reported = exc  # that report is the owner's crash report: log it once
+        owner.force_exit(exc)
 
     task.add_done_callback(done)
     return task
@@ -245,7 +262,7 @@ async def deliver(dest: Any, msg: Any, max_pending: int) -> None:
         raise ValueError(f"max_pending must be 1 or more, not {max_pending!r}")
     proc = _lookup(dest, "deliver to")
     while len(proc.mailbox) >= max_pending:
-        if not proc.alive or proc.pending_exit is not None:
+        if not proc.alive or proc.exiting or proc.pending_exit is not None:
             raise NoProcess(dest, "deliver to")
         fut: asyncio.Future[None] = proc.rt.loop.create_future()
         proc.space_waiters.append(fut)
@@ -297,9 +314,7 @@ async def receive(
             proc.waiter = None
             if timer is not None:
                 timer.cancel()
-        if not got:
-            assert timeout is not None
-            raise ReceiveTimeout(timeout)
+        # Look even when the timer won: a message may have come in the same loop iteration.
         if match is None:
             if mb:
                 return proc.take()
@@ -308,6 +323,9 @@ async def receive(
                 if match(mb[i]):
                     return proc.take_at(i)
             scanned = len(mb)
+        if not got:
+            assert timeout is not None
+            raise ReceiveTimeout(timeout)
 
 
 # -- links, monitors, exit signals ----------------------------------------------------------
@@ -405,7 +423,7 @@ def is_alive(dest: Any) -> bool:
         proc = _resolve(dest)
     except TypeError:
         return False
-    return proc is not None and proc.pending_exit is None
+    return proc is not None and proc.pending_exit is None and not proc.exiting
 
 
 @dataclass(frozen=True, slots=True)

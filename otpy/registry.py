@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from otpy._runtime import _lookup, _me, _Process, _resolve, _rt
+from otpy._runtime import _current, _lookup, _me, _Process, _resolve, _rt
 from otpy.errors import AlreadyRegistered, AlreadyStarted
 from otpy.genserver import GenServer
-from otpy.returns import Ok
+from otpy.returns import NoReply, Ok
 from otpy.values import Pid
 
 __all__ = [
@@ -38,14 +38,22 @@ Mode = Literal["unique", "duplicate"]
 
 
 class Registry(GenServer):
-    """A key-to-process table owned by a process. Start it with ``start_link("unique")``."""
+    """A key-to-process table owned by a process. Start it with ``start_link("unique")``.
+
+    As in Elixir, a process that registers is linked to the registry (until it unregisters its
+    last key): if the registry crashes, the processes named through it exit too, and their
+    supervisors restart them once the registry is back, instead of running on with no name.
+    The registry traps exits, so a registered process that exits only loses its entries.
+    """
 
     mode: Mode
+    trap_exits = True
 
     def __init__(self) -> None:
         self.mode = "unique"
         self._table: dict[Any, list[tuple[Pid, Any]]] = {}
         self._by_pid: dict[Pid, list[Any]] = {}
+        self._proc: _Process | None = None
 
     @classmethod
     async def start_link(
@@ -75,7 +83,12 @@ class Registry(GenServer):
         if arg not in ("unique", "duplicate"):
             raise ValueError(f"Registry keys must be 'unique' or 'duplicate', not {arg!r}")
         self.mode = arg
+        self._proc = _current()
         return Ok(None)
+
+    async def handle_info(self, msg: Any, state: Any) -> NoReply:
+        # Exit messages from registered processes: their entries went with them (see _on_exit).
+        return NoReply(state)
 
     # The table operations below run in the caller; the registry process only owns the table.
 
@@ -88,6 +101,10 @@ class Registry(GenServer):
         if keys_of is None:
             keys_of = self._by_pid[proc.pid] = []
             proc.on_exit.append(self._on_exit)
+            me = self._proc
+            if me is not None and me is not proc:
+                proc.links.add(me)
+                me.links.add(proc)
         keys_of.append(key)
 
     def _unregister(self, pid: Pid, key: Any) -> None:
@@ -101,6 +118,13 @@ class Registry(GenServer):
         keys_of = self._by_pid.get(pid)
         if keys_of is not None:
             self._by_pid[pid] = [k for k in keys_of if k != key]
+
+    def _unlink_if_done(self, proc: _Process) -> None:
+        """Drop the link of a process that has unregistered its last key."""
+        me = self._proc
+        if not self._by_pid.get(proc.pid) and me is not None:
+            proc.links.discard(me)
+            me.links.discard(proc)
 
     def _on_exit(self, pid: Pid, _reason: Any) -> None:
         for key in set(self._by_pid.pop(pid, ())):
@@ -136,7 +160,10 @@ def register(registry: Any, key: Any, value: Any = None) -> None:
 
 def unregister(registry: Any, key: Any) -> None:
     """Remove the calling process's entries under `key`. Unknown keys are ignored."""
-    _registry(registry)._unregister(_me().pid, key)
+    reg = _registry(registry)
+    me = _me()
+    reg._unregister(me.pid, key)
+    reg._unlink_if_done(me)
 
 
 def lookup(registry: Any, key: Any) -> list[tuple[Pid, Any]]:

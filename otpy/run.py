@@ -23,10 +23,10 @@ from typing import Any
 
 from otpy._supervision import _StartFailure, format_id, start_spec
 from otpy.child_spec import normalize_child
-from otpy.errors import NoProcess, StartError
+from otpy.errors import NoProcess, ReceiveTimeout, StartError
 from otpy.genserver import stop
 from otpy.log import logger
-from otpy.process import Down, monitor, receive, self_pid, send, trap_exits
+from otpy.process import Down, Exit, demonitor, monitor, receive, self_pid, send, trap_exits
 from otpy.supervisor import Supervisor
 
 __all__ = ["run", "run_async"]
@@ -53,9 +53,16 @@ async def run_async(root: Any, **flags: Any) -> int:
     """The body of :func:`run`, for code that already has an event loop. Returns the exit
     status: 0 after a signal-driven shutdown, 1 if the root supervisor failed to start or died
     by itself."""
+    was_trapping = trap_exits(True)
+    try:
+        return await _run(root, flags)
+    finally:
+        trap_exits(was_trapping)
+
+
+async def _run(root: Any, flags: dict[str, Any]) -> int:
     log = logger()
     loop = asyncio.get_running_loop()
-    trap_exits(True)
     me = self_pid()
     if isinstance(root, list | tuple) and not _is_child_tuple(root):
         label = "root"
@@ -97,6 +104,13 @@ async def run_async(root: Any, **flags: Any) -> int:
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+        # leave the caller's mailbox as we found it: no Down, Exit or signal of ours in it
+        demonitor(ref, flush=True)
+        with contextlib.suppress(ReceiveTimeout):
+            await receive(0, lambda m: type(m) is Exit and m.pid == pid)
+        with contextlib.suppress(ReceiveTimeout):
+            while True:
+                await receive(0, lambda m: type(m) is _Signal)
 
 
 def _is_child_tuple(root: Any) -> bool:

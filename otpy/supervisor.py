@@ -74,6 +74,15 @@ __all__ = [
 ]
 
 
+def _child_ref(ref: Any) -> Any:
+    """A child id or pid, checked here so that a bad one fails in the caller, not the supervisor."""
+    try:
+        hash(ref)
+    except TypeError:
+        raise TypeError(f"{ref!r} cannot be a child id or pid: it is not hashable") from None
+    return ref
+
+
 async def _sup_call(sup: Any, op: str, arg: Any, timeout: float | None) -> Any:
     value = await call(sup, (op, arg), timeout)
     if type(value) is Raise:
@@ -228,18 +237,18 @@ async def start_child(sup: Any, child: Any, timeout: float | None = None) -> Pid
 async def terminate_child(sup: Any, child: Any, timeout: float | None = None) -> None:
     """Stop a child (by id, or by pid for a DynamicSupervisor) without restarting it. Its spec
     is kept (use restart_child / delete_child), except temporary and dynamic children."""
-    await _sup_call(sup, "terminate_child", child, timeout)
+    await _sup_call(sup, "terminate_child", _child_ref(child), timeout)
 
 
 async def restart_child(sup: Any, child_id: Any, timeout: float | None = None) -> Pid | None:
     """Start again a child that was terminated with terminate_child. Raises ChildRunning if it is
     running, ChildNotFound if there is no such child."""
-    return await _sup_call(sup, "restart_child", child_id, timeout)  # type: ignore[no-any-return]
+    return await _sup_call(sup, "restart_child", _child_ref(child_id), timeout)  # type: ignore[no-any-return]
 
 
 async def delete_child(sup: Any, child_id: Any, timeout: float | None = None) -> None:
     """Remove the spec of a child that is not running. Raises ChildRunning if it is."""
-    await _sup_call(sup, "delete_child", child_id, timeout)
+    await _sup_call(sup, "delete_child", _child_ref(child_id), timeout)
 
 
 async def which_children(sup: Any, timeout: float | None = None) -> list[ChildInfo]:
