@@ -50,10 +50,16 @@ class _Timeouts:
         self.timers: dict[float, asyncio.TimerHandle] = {}
         self.compact_at: dict[float, int] = {}
 
-    def add(self, fut: asyncio.Future[Any], timeout: float, dest: Any, request: Any) -> None:
-        if not isinstance(timeout, int | float) or timeout != timeout:
+    def add(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        fut: asyncio.Future[Any],
+        timeout: float,
+        dest: Any,
+        request: Any,
+    ) -> None:
+        if type(timeout) is not float and not isinstance(timeout, (int, float)):
             raise TypeError(f"timeout must be a number of seconds or None, not {timeout!r}")
-        loop = asyncio.get_running_loop()
         q = self.queues.get(timeout)
         if q is None:
             q = self.queues[timeout] = deque()

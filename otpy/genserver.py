@@ -441,9 +441,10 @@ async def call(dest: Any, request: Any, timeout: float | None = 5.0) -> Any:
     me = rt.by_task.get(task) if task is not None else None
     if me is proc:
         raise CallingSelf(dest)
-    fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[Any] = loop.create_future()
     if timeout is not None:
-        rt.timeouts.add(fut, timeout, dest, request)  # first: a bad timeout raises, nothing sent
+        rt.timeouts.add(loop, fut, timeout, dest, request)  # first: a bad timeout raises
     waiters = proc.call_waiters
     waiters.add(fut)
     proc.put(_Call(request, From(me.pid if me is not None else None, fut)))
