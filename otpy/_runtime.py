@@ -58,7 +58,11 @@ class _Timeouts:
         dest: Any,
         request: Any,
     ) -> None:
-        if type(timeout) is not float and not isinstance(timeout, (int, float)):
+        if (
+            (type(timeout) is not float
+            and not isinstance(timeout, (int, float)))
+            or timeout != timeout
+        ):
             raise TypeError(f"timeout must be a number of seconds or None, not {timeout!r}")
         q = self.queues.get(timeout)
         if q is None:

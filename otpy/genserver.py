@@ -33,6 +33,7 @@ exit signal. It does not run when the server is killed, or exits on a signal it 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -383,22 +384,23 @@ async def _start(
     except TimeoutError:
         _unlink_parent(proc)
         proc.force_exit("killed", override=True)
-        await _exited(proc)
+        await _exited(proc, timeout)
         raise StartError("timeout", cls.__qualname__) from None
     except ServerExited as e:
         raise StartError(e.reason, cls.__qualname__) from None
     except (StartError, AlreadyStarted):
         # As OTP does since proc_lib:init_fail: return only once the failed process is gone, so
         # its name is free again and the caller may retry at once.
-        await _exited(proc)
+        await _exited(proc, timeout)
         raise
     finally:
         proc.call_waiters.discard(ack)
     return pid
 
 
-async def _exited(proc: _Process) -> None:
-    """Wait until `proc` has exited and its exit has been notified."""
+async def _exited(proc: _Process, timeout: float | None) -> None:
+    """Wait until `proc` has exited and its exit has been notified (at most `timeout` seconds:
+    a helper whose clean-up hangs must not hang the caller of a failed start too)."""
     if not proc.alive:
         return
     done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -408,7 +410,9 @@ async def _exited(proc: _Process) -> None:
             done.set_result(None)
 
     proc.on_exit.append(on_exit)
-    await done
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await done
 
 
 async def start_link(

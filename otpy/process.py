@@ -17,6 +17,7 @@ not trap exits, is cancelled, just as an Erlang process would die.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -117,6 +118,13 @@ async def _finish(proc: _Process, reason: Any, own_crash: bool) -> None:
     helpers = list(proc.helpers)
     for h in helpers:
         h.cancel()
+    if helpers and reason == KILLED:
+        # Killed: no orderly clean-up. Let the helpers take the first cancellation, then cancel
+        # whatever they are awaiting in their clean-up too.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0)
+        for h in helpers:
+            h.cancel()
     while helpers:
         try:
             await asyncio.wait(helpers)  # unlike gather, being cancelled does not cancel them

@@ -12,6 +12,7 @@ message, as OTP's own supervisor suite does.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,7 @@ class Opts:
     `hold`: if set, ``terminate`` waits for this event before returning.
     `fail_init`: if set and already set when ``init`` runs, ``init`` raises Boom.
     `refusals`: while this list is not empty, each ``init`` removes one item and raises Boom.
+    `on_init`: if set, ``init`` awaits ``on_init()`` first (e.g. ``HeldCleanup.start``).
     """
 
     id: str
@@ -55,6 +57,7 @@ class Opts:
     hold: asyncio.Event | None = None
     fail_init: asyncio.Event | None = None
     refusals: list[str] | None = None
+    on_init: Callable[[], Awaitable[None]] | None = None
 
 
 class Worker(GenServer):
@@ -63,6 +66,8 @@ class Worker(GenServer):
     async def init(self, arg: Opts) -> Any:
         if arg.trap:
             otpy.trap_exits(True)
+        if arg.on_init is not None:
+            await arg.on_init()
         otpy.send(arg.to, ("init", arg.id, self.pid))
         if arg.fail_init is not None and arg.fail_init.is_set():
             raise Boom(f"{arg.id} refuses to start")
@@ -97,10 +102,12 @@ def worker(
     fail_init: asyncio.Event | None = None,
     refusals: list[str] | None = None,
     to: Pid | None = None,
+    name: Any = None,
+    on_init: Callable[[], Awaitable[None]] | None = None,
 ) -> ChildSpec:
     """The child spec of a Worker with id `child_id` reporting to the calling test."""
-    opts = Opts(child_id, to or otpy.self_pid(), trap, hold, fail_init, refusals)
-    return Worker.child_spec(opts, id=child_id, restart=restart, shutdown=shutdown)
+    opts = Opts(child_id, to or otpy.self_pid(), trap, hold, fail_init, refusals, on_init)
+    return Worker.child_spec(opts, id=child_id, restart=restart, shutdown=shutdown, name=name)
 
 
 down_reason = exit_reason_of  # the support helper, under the name these tests use

@@ -69,6 +69,50 @@ async def exit_on_command() -> None:
     raise otpy.ExitProcess(reason)
 
 
+class HeldCleanup:
+    """A helper task whose clean-up waits for the test; start it with ``await held.start()``.
+
+    When its owner's body ends, the helper is cancelled and its clean-up begins (`cleaning` is
+    set), then waits for `release`. Until then its owner is *exiting*: its body is over, but its
+    links, monitors, names and callers have not been told yet. `done` is set when the clean-up
+    ends, released or cut short (a "kill" of the exiting owner cancels it again).
+    """
+
+    def __init__(self) -> None:
+        self.running = asyncio.Event()
+        self.cleaning = asyncio.Event()
+        self.release = asyncio.Event()
+        self.done = asyncio.Event()
+
+    async def start(self) -> None:
+        """Start the helper in the calling process; return once it runs (a helper cancelled
+        before its first step would never reach its clean-up)."""
+        otpy.start_task(self._run())
+        await self.running.wait()
+
+    async def _run(self) -> None:
+        self.running.set()
+        try:
+            await idle()
+        except asyncio.CancelledError:
+            self.cleaning.set()
+            try:
+                await self.release.wait()
+            finally:
+                self.done.set()
+            raise
+
+    async def wait_cleaning(self, timeout: float = GUARD) -> None:
+        """Wait until the owner's body has ended and this clean-up holds its exit back."""
+        await asyncio.wait_for(self.cleaning.wait(), timeout)
+
+
+async def exit_on_command_after_cleanup(held: HeldCleanup) -> None:
+    """:func:`exit_on_command`, with `held` as its helper: its exit waits for that clean-up."""
+    await held.start()
+    await exit_on_command()
+
+
 async def echo() -> None:
     """A process body answering ("pong", self) to every ("ping", sender)."""
     while True:

@@ -96,6 +96,12 @@ async def test_valid_shutdown_policies_are_kept(shutdown: Any) -> None:
     assert ChildSpec("w", (_noop, ()), shutdown=shutdown).shutdown == shutdown
 
 
+async def test_an_unhashable_id_is_refused() -> None:
+    # supervisors key their children by id: an unhashable one would crash the supervisor
+    with pytest.raises(TypeError, match="hashable"):
+        ChildSpec(["w"], (_noop, ()))
+
+
 async def test_with_returns_a_changed_copy() -> None:
     spec = ChildSpec("w", (_noop, ()))
     other = spec.with_(id="v", restart="temporary")

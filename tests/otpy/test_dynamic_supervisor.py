@@ -42,6 +42,7 @@ from .supervision_support import (
     wait_down,
     worker,
 )
+from .support import wait_msg
 
 
 class Job(GenServer):
@@ -214,6 +215,44 @@ async def test_transient_child_crashing_is_restarted() -> None:
 
     new = await started("c")
     assert [c.pid for c in await which_children(sup)] == [new]
+    await otpy.stop(sup)
+
+
+class IgnoresOnRestart(GenServer):
+    """Tells ("init", n) to the pid it is given at its n-th start; only the first start runs,
+    every later one (a restart) returns Ignore."""
+
+    async def init(self, arg: Any) -> Any:
+        to, starts = arg
+        starts.append(self.pid)
+        otpy.send(to, ("init", len(starts)))
+        return Ok(None) if len(starts) == 1 else Ignore()
+
+
+async def _restarted_into_ignore(sup: otpy.Pid) -> None:
+    """Start an IgnoresOnRestart child under `sup`, crash it, and wait for its restart."""
+    pid = await start_child(sup, (IgnoresOnRestart, (otpy.self_pid(), [])))
+    assert pid is not None
+    assert await wait_msg("init") == ("init", 1)
+    otpy.exit(pid, Boom("crash"))
+    assert await wait_msg("init") == ("init", 2)  # the restart, which returns Ignore
+
+
+async def test_child_restarted_into_ignore_is_removed() -> None:
+    sup = await _dyn()
+    await _restarted_into_ignore(sup)
+
+    assert await which_children(sup) == []  # calls are handled once the restart is done
+    counts = await count_children(sup)
+    assert (counts.specs, counts.active) == (0, 0)
+    await otpy.stop(sup)
+
+
+async def test_child_restarted_into_ignore_frees_its_max_children_slot() -> None:
+    sup = await _dyn(max_children=1)
+    await _restarted_into_ignore(sup)
+
+    assert await start_child(sup, (Job, 1)) is not None
     await otpy.stop(sup)
 
 

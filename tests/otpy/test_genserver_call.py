@@ -148,6 +148,22 @@ async def test_call_timeout_is_a_timeout_error() -> None:
     assert issubclass(otpy.CallTimeout, TimeoutError)
 
 
+async def test_call_with_a_bad_timeout_raises_type_error_without_sending_the_request() -> None:
+    pid = await Counter.start_link(0)
+    with pytest.raises(TypeError):
+        await otpy.call(pid, "inc", timeout="5")  # type: ignore[arg-type]
+    assert await otpy.call(pid, "get") == 0  # "inc" never reached the server
+    await otpy.stop(pid)
+
+
+async def test_call_with_a_nan_timeout_raises_type_error_without_sending_the_request() -> None:
+    pid = await Counter.start_link(0)
+    with pytest.raises(TypeError):
+        await otpy.call(pid, "inc", timeout=float("nan"))
+    assert await otpy.call(pid, "get") == 0
+    await otpy.stop(pid)
+
+
 async def test_late_reply_after_timeout_never_reaches_a_later_call() -> None:
     pid = await Counter.start_link(7)
     with pytest.raises(otpy.CallTimeout):

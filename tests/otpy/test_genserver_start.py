@@ -10,7 +10,7 @@ import pytest
 import otpy
 from otpy import GenServer, Ignore, Ok, Pid, Stop
 
-from .support import GUARD, Boom, exit_reason_of, wait_down, wait_msg
+from .support import GUARD, Boom, HeldCleanup, exit_reason_of, wait_down, wait_msg
 
 
 class Echo(GenServer):
@@ -218,6 +218,60 @@ async def test_init_failure_frees_the_name() -> None:
     assert otpy.whereis("refused") == pid
 
 
+class FailsWhileHelped(GenServer):
+    """Starts a helper holding back its exit (a HeldCleanup), reports its pid, then fails init."""
+
+    async def init(self, arg: Any) -> Any:
+        held, to = arg
+        await held.start()
+        otpy.send(to, ("init", self.pid))
+        raise Boom("db down")
+
+
+async def test_start_whose_init_failed_returns_only_once_the_server_is_gone() -> None:
+    held = HeldCleanup()
+    start = asyncio.create_task(FailsWhileHelped.start((held, otpy.self_pid())))
+    (_, pid) = await wait_msg("init")
+    await held.wait_cleaning()  # init has failed; the server is exiting, not gone
+
+    returned_early = start.done()
+    held.release.set()
+
+    with pytest.raises(otpy.StartError):
+        await asyncio.wait_for(start, GUARD)
+    assert not returned_early
+    assert held.done.is_set()
+    assert otpy.process_info(pid) is None
+
+
+async def test_name_of_a_server_whose_init_failed_is_free_once_start_raises() -> None:
+    held = HeldCleanup()
+    start = asyncio.create_task(FailsWhileHelped.start((held, otpy.self_pid()), name="db"))
+    await held.wait_cleaning()
+    held.release.set()
+    with pytest.raises(otpy.StartError):
+        await start  # not wait_for: it would let the loop run before the retry
+
+    pid = await Echo.start(None, name="db")  # a retry at once, as a supervisor would do
+
+    assert otpy.whereis("db") == pid
+
+
+async def test_constructor_raising_makes_start_link_raise_start_error() -> None:
+    # like any other failed start: the caller gets StartError and is not killed by the link
+    err = Boom("bad constructor")
+
+    class BadConstructor(GenServer):
+        def __init__(self) -> None:
+            raise err
+
+    with pytest.raises(otpy.StartError) as exc_info:
+        await BadConstructor.start_link(None)
+    assert exc_info.value.reason is err
+    mine = otpy.process_info(otpy.self_pid())
+    assert mine is not None and mine.links == ()
+
+
 async def test_start_link_of_non_genserver_raises_type_error() -> None:
     from otpy.genserver import start_link
 
@@ -254,3 +308,16 @@ async def test_server_started_from_a_process_is_linked_to_that_process() -> None
     ref = otpy.monitor(server)
     otpy.exit(parent_pid, Boom("parent crashed"))
     assert isinstance((await wait_down(ref, GUARD)).reason, Boom)
+
+
+async def test_start_whose_failed_server_hangs_in_cleanup_returns_after_its_timeout() -> None:
+    held = HeldCleanup()  # never released: the failed server stays "exiting"
+    with pytest.raises(otpy.StartError):
+        await asyncio.wait_for(
+            FailsWhileHelped.start((held, otpy.self_pid()), timeout=0.05), GUARD
+        )
+    (_, pid) = await wait_msg("init")
+    assert held.cleaning.is_set() and not held.done.is_set()
+    otpy.exit(pid, "kill")  # cuts the held clean-up short; the exit reason stays the crash
+    assert isinstance(await exit_reason_of(pid), Boom)
+    assert held.done.is_set()

@@ -10,7 +10,16 @@ import pytest
 import otpy
 from otpy import Pid
 
-from .support import GUARD, Boom, exit_on_command, idle, wait_down, wait_msg
+from .support import (
+    GUARD,
+    Boom,
+    HeldCleanup,
+    exit_on_command,
+    exit_on_command_after_cleanup,
+    idle,
+    wait_down,
+    wait_msg,
+)
 
 
 async def _owner_with_helper(me: Pid, helper: Any) -> None:
@@ -104,6 +113,34 @@ async def test_helper_that_raises_crashes_its_owner_with_that_exception() -> Non
     ref = otpy.monitor(owner)
     go.set()
     assert (await wait_down(ref)).reason is err
+
+
+async def test_helper_raising_exit_process_ends_its_owner_with_that_reason() -> None:
+    # exit/1 from a helper is a requested exit with its reason, not a crash with ExitProcess
+    go = asyncio.Event()
+
+    async def helper() -> None:
+        await go.wait()
+        raise otpy.ExitProcess("normal")
+
+    owner = otpy.spawn(_owner_with_helper, otpy.self_pid(), helper)
+    await wait_msg("helper")
+    ref = otpy.monitor(owner)
+    go.set()
+    assert (await wait_down(ref)).reason == "normal"
+
+
+async def test_kill_of_an_exiting_process_cuts_its_helpers_cleanup_short() -> None:
+    held = HeldCleanup()
+    owner = otpy.spawn(exit_on_command_after_cleanup, held)
+    ref = otpy.monitor(owner)
+    otpy.send(owner, Boom("owner crashed"))
+    await held.wait_cleaning()  # its exit now waits for the helper's clean-up
+
+    otpy.exit(owner, "kill")  # never released: only the kill can end that clean-up
+
+    await wait_down(ref)
+    assert held.done.is_set()
 
 
 async def test_helper_that_returns_leaves_its_owner_running() -> None:
@@ -258,3 +295,14 @@ async def test_helper_delivering_to_its_owner_never_exceeds_the_bound() -> None:
     (_, seen, high) = await wait_msg("done")
     assert seen == list(range(total))
     assert high <= bound
+
+
+async def test_kill_cuts_a_helpers_cleanup_short_when_it_ends_the_process() -> None:
+    held = HeldCleanup()
+    pid = otpy.spawn(exit_on_command_after_cleanup, held)
+    await asyncio.wait_for(held.running.wait(), GUARD)
+    ref = otpy.monitor(pid)
+    otpy.exit(pid, "kill")  # never released: an orderly clean-up would wait forever
+    assert (await wait_down(ref)).reason == "killed"
+    assert held.done.is_set()
+    assert not held.release.is_set()

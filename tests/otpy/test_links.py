@@ -11,8 +11,10 @@ from otpy import Exit, Pid, Shutdown
 from .support import (
     GUARD,
     Boom,
+    HeldCleanup,
     echo,
     exit_on_command,
+    exit_on_command_after_cleanup,
     idle,
     ping,
     wait_down,
@@ -209,6 +211,39 @@ async def test_unlink_removes_link_both_ways() -> None:
     assert info_a is not None and info_a.links == ()
     assert info_b is not None and info_b.links == ()
     await _end(a, Boom("not propagated"))
+    assert otpy.is_alive(b)
+    await ping(b)
+
+
+async def test_unlink_from_an_exiting_process_keeps_its_exit_signal_away() -> None:
+    # `a` has crashed but its helper is still cleaning up: it is exiting, not gone. An unlink
+    # done now still holds when its exit signal goes out (as in Erlang, where unlink returns
+    # only once the link has no effect any more).
+    me = otpy.self_pid()
+    held = HeldCleanup()
+    a = otpy.spawn(exit_on_command_after_cleanup, held)
+
+    async def body() -> None:
+        otpy.link(a)
+        otpy.send(me, ("linked",))
+        await wait_msg("unlink")
+        otpy.unlink(a)
+        info = otpy.process_info(otpy.self_pid())
+        otpy.send(me, ("unlinked", info.links if info is not None else None))
+        await echo()
+
+    b = otpy.spawn(body)
+    await wait_msg("linked")
+    ref = otpy.monitor(a)
+    err = Boom("crash")
+    otpy.send(a, err)
+    await held.wait_cleaning()
+
+    otpy.send(b, ("unlink",))
+    assert await wait_msg("unlinked") == ("unlinked", ())
+    held.release.set()
+
+    assert (await wait_down(ref)).reason is err
     assert otpy.is_alive(b)
     await ping(b)
 

@@ -7,7 +7,15 @@ import pytest
 import otpy
 from otpy import Down
 
-from .support import Boom, exit_on_command, idle, wait_down, wait_msg
+from .support import (
+    Boom,
+    HeldCleanup,
+    exit_on_command,
+    exit_on_command_after_cleanup,
+    idle,
+    wait_down,
+    wait_msg,
+)
 
 
 async def _dead_pid() -> otpy.Pid:
@@ -32,6 +40,19 @@ async def test_monitor_delivers_down_with_crash_exception() -> None:
     ref = otpy.monitor(pid)
     otpy.send(pid, err)
     assert (await wait_down(ref)).reason is err
+
+
+async def test_monitor_of_an_exiting_process_delivers_down_with_its_real_reason() -> None:
+    held = HeldCleanup()
+    pid = otpy.spawn(exit_on_command_after_cleanup, held)
+    err = Boom("crash")
+    otpy.send(pid, err)
+    await held.wait_cleaning()  # its body has ended; its exit is not yet notified
+
+    ref = otpy.monitor(pid)
+    held.release.set()
+
+    assert await wait_down(ref) == Down(ref, pid, err)
 
 
 async def test_monitor_of_dead_pid_delivers_noproc_at_once() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import otpy
@@ -15,6 +17,7 @@ from .support import (
     idle,
     ping,
     wait_down,
+    wait_exit_msg,
     wait_msg,
 )
 
@@ -32,6 +35,22 @@ async def test_process_raising_exit_process_exits_with_its_reason() -> None:
     otpy.send(pid, "shutdown")
     down = await wait_down(ref)
     assert down.reason == "shutdown"
+
+
+async def test_adopted_task_raising_exit_process_exits_with_its_reason() -> None:
+    me = otpy.self_pid()
+    otpy.trap_exits()
+
+    async def adopted() -> None:
+        otpy.link(me)  # adopts this plain asyncio task as a process
+        otpy.send(me, ("adopted", otpy.self_pid()))
+        raise otpy.ExitProcess("shutdown")
+
+    task = asyncio.create_task(adopted())
+    (_, pid) = await wait_msg("adopted")
+    assert (await wait_exit_msg(pid)).reason == "shutdown"
+    with pytest.raises(otpy.ExitProcess):
+        await task
 
 
 async def test_process_exiting_with_shutdown_term_keeps_the_term() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import otpy
-from otpy import From, GenServer, Pid, Registry, Reply, Via
+from otpy import From, GenServer, Ok, Pid, Registry, Reply, Supervisor, Via
 from otpy import registry as reg
 
 from .support import echo, exit_on_command, idle, wait_down, wait_msg
@@ -244,6 +244,18 @@ async def test_registry_operations_on_non_registry_process_raise_type_error() ->
     assert "Registry" in str(exc_info.value)
 
 
+async def test_registered_process_exits_when_its_registry_is_killed() -> None:
+    # As in Elixir, registering links the process to the registry: it does not run on unnamed.
+    registry = await Registry.start("unique", name="reg")  # unlinked: the test must survive
+    assert registry is not None
+    pid = await _registered_process("reg", "k")
+    ref = otpy.monitor(pid)
+
+    otpy.exit(registry, "kill")
+
+    assert (await wait_down(ref)).reason == "killed"
+
+
 # -- Via names ------------------------------------------------------------------------------
 
 
@@ -290,6 +302,36 @@ async def test_via_name_vanishes_when_the_server_exits() -> None:
     assert not otpy.is_alive(Via("reg", "svc"))
     with pytest.raises(otpy.NoProcess):
         await otpy.call(Via("reg", "svc"), "hi")
+
+
+class Announced(Named):
+    """A Named server that tells ("init", pid) to the pid it is started with."""
+
+    async def init(self, arg: Any) -> Any:
+        otpy.send(arg, ("init", self.pid))
+        return Ok(arg)
+
+
+async def test_via_named_child_is_restarted_under_its_name_when_its_registry_restarts() -> None:
+    me = otpy.self_pid()
+    name = Via("reg", "w")
+    sup = await Supervisor.start(
+        [
+            Registry.child_spec("unique", name="reg", id="reg"),
+            Announced.child_spec(me, name=name, id="w"),
+        ]
+    )
+    (_, old) = await wait_msg("init")
+    registry = otpy.whereis("reg")
+    assert registry is not None
+
+    otpy.exit(registry, "kill")
+
+    (_, new) = await wait_msg("init")  # restarted, so registered again in the new registry
+    assert new != old
+    assert otpy.whereis(name) == new
+    assert await otpy.call(name, "ping") == ("ping", me)
+    await otpy.stop(sup)
 
 
 async def test_via_name_taken_raises_already_started_with_holder_pid() -> None:

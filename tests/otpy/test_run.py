@@ -238,3 +238,26 @@ async def test_run_async_returns_one_when_the_root_supervisor_dies() -> None:
 async def test_run_async_refuses_flags_with_a_single_root_child() -> None:
     with pytest.raises(TypeError, match="flags"):
         await otpy.run_async(Crashes.child_spec(id="c"), strategy="one_for_all")
+
+
+async def _run_async_until_the_root_dies() -> None:
+    """run_async in the calling task (wait_for would run it in a task of its own)."""
+    async with asyncio.timeout(GUARD):
+        code = await otpy.run_async([Crashes.child_spec(id="c")], max_restarts=1, max_seconds=3600)
+    assert code == 1
+
+
+async def test_run_async_restores_the_callers_trap_exits_flag() -> None:
+    me = otpy.self_pid()
+    await _run_async_until_the_root_dies()
+    info = otpy.process_info(me)
+    assert info is not None and info.trap_exit is False
+
+
+async def test_run_async_leaves_the_callers_mailbox_as_it_found_it() -> None:
+    me = otpy.self_pid()
+    otpy.send(me, "mine")
+    await _run_async_until_the_root_dies()
+    assert await otpy.receive(timeout=0) == "mine"
+    info = otpy.process_info(me)
+    assert info is not None and info.message_queue_len == 0  # no Down or Exit of the root

@@ -43,6 +43,7 @@ from .supervision_support import (
     wait_down,
     worker,
 )
+from .support import HeldCleanup
 
 
 class Counter(GenServer):
@@ -201,6 +202,44 @@ async def test_terminate_child_of_a_stopped_child_is_a_no_op() -> None:
     await otpy.stop(sup)
 
 
+async def test_terminate_child_of_a_child_already_exiting_returns_once_it_is_gone() -> None:
+    # The child has crashed, but its helper's clean-up holds its exit back: the supervisor does
+    # not know yet. terminate_child must still wait for it (here: kill it, cutting that short).
+    held = HeldCleanup()
+    sup = await Supervisor.start_link([worker("a", on_init=held.start, shutdown="brutal_kill")])
+    assert sup is not None
+    a = await started("a")
+    otpy.cast(a, ("raise", Boom("crash")))
+    await held.wait_cleaning()
+
+    await terminate_child(sup, "a")
+
+    assert held.done.is_set()
+    assert otpy.process_info(a) is None
+    assert await events(1) == [("terminate", "a")]  # from its crash; it was not restarted
+    assert (await children(sup))["a"].pid is None
+    await otpy.stop(sup)
+
+
+async def test_restart_child_after_terminating_a_child_already_exiting_gets_its_name() -> None:
+    held = HeldCleanup()
+    spec = worker("a", name="a", on_init=held.start, shutdown="brutal_kill")
+    sup = await Supervisor.start_link([spec])
+    assert sup is not None
+    old = await started("a")
+    otpy.cast(old, ("raise", Boom("crash")))
+    await held.wait_cleaning()
+    await terminate_child(sup, "a")
+    await events(1)
+    held.release.set()  # the next incarnation's helper will not hold anything back
+
+    new = await restart_child(sup, "a")
+
+    assert new == await started("a")
+    assert otpy.whereis("a") == new
+    await otpy.stop(sup)
+
+
 async def test_restart_child_starts_a_terminated_child_again() -> None:
     sup = await Supervisor.start_link([worker("a"), worker("b")])
     assert sup is not None
@@ -277,6 +316,27 @@ async def test_delete_child_of_an_unknown_id_raises_child_not_found() -> None:
     assert sup is not None
     with pytest.raises(ChildNotFound):
         await delete_child(sup, "ghost")
+    await otpy.stop(sup)
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [terminate_child, restart_child, delete_child],
+    ids=["terminate_child", "restart_child", "delete_child"],
+)
+async def test_an_unhashable_child_id_raises_type_error_in_the_caller_not_the_supervisor(
+    operation: Any,
+) -> None:
+    sup = await Supervisor.start([worker("a")])  # unlinked: a crash must not take the test too
+    assert sup is not None
+    a = await started("a")
+
+    with pytest.raises(TypeError, match="hashable"):
+        await operation(sup, ["a"])
+
+    assert otpy.is_alive(sup)
+    assert await pid_of(sup, "a") == a
+    await assert_no_events()
     await otpy.stop(sup)
 
 

@@ -14,6 +14,7 @@ import otpy
 from otpy import Supervisor
 
 from .supervision_support import (
+    Boom,
     assert_no_events,
     children,
     die,
@@ -22,6 +23,7 @@ from .supervision_support import (
     started,
     worker,
 )
+from .support import HeldCleanup
 
 
 async def _start(strategy: Any, *specs: Any) -> tuple[otpy.Pid, dict[str, otpy.Pid]]:
@@ -183,4 +185,26 @@ async def test_one_for_all_restart_failing_midway_stops_the_restarted_ones_and_t
     assert all(now[c].pid is not None and now[c].status == "running" for c in "abc")
     assert otpy.is_alive(sup)
     await assert_no_events()
+    await otpy.stop(sup)
+
+
+async def test_one_for_all_waits_for_a_sibling_already_exiting_before_restarting_it() -> None:
+    # `a` has crashed, but its helper's clean-up holds its exit back, so the supervisor does not
+    # know yet when `b` crashes. It must still stop `a` (here: kill it, cutting that short) and
+    # wait until it is gone before starting it again: its name is free by then.
+    held = HeldCleanup()
+    a = worker("a", name="a", on_init=held.start, shutdown="brutal_kill")
+    sup, pids = await _start("one_for_all", a, worker("b"))
+    otpy.cast(pids["a"], ("raise", Boom("a crashes")))
+    await held.wait_cleaning()
+
+    await die(pids["b"], "crash")
+
+    assert await events(3) == [("terminate", "a"), ("init", "a"), ("init", "b")]
+    assert held.done.is_set()
+    now = await children(sup)
+    assert otpy.whereis("a") == now["a"].pid
+    assert all(now[c].pid not in (None, pids[c]) for c in "ab")
+    assert otpy.is_alive(sup)
+    held.release.set()  # the new `a` holds nothing back
     await otpy.stop(sup)
