@@ -7,7 +7,7 @@ import asyncio
 import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from otpy.errors import NoProcess, NotAProcess
 from otpy.log import logger
@@ -24,12 +24,6 @@ from otpy.values import (
     _pid_ids,
     is_normal_exit,
 )
-
-
-class _Named(Protocol):
-    """What a via-name must offer (see :class:`otpy.registry.Via`)."""
-
-    def whereis(self) -> Pid | None: ...
 
 
 class _Timeouts:
