@@ -292,6 +292,8 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any) -> Non
     handle_info = server.handle_info
     try:
         while True:
+            if proc.pending_exit is not None:  # killed, and a callback swallowed the cancel
+                raise asyncio.CancelledError
             while cont is not no_continue:
                 ret = await server.handle_continue(cont, state)
                 state, cont = _noreply(cls, "handle_continue", ret)

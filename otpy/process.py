@@ -407,6 +407,7 @@ def exit(dest: Any, reason: Any) -> None:
     ``"kill"`` ends it with reason ``"killed"`` whether or not it traps exits. Otherwise a process
     trapping exits gets an :class:`Exit` message; one that does not exits with `reason`, except
     that ``"normal"`` is ignored (unless a process sends it to itself). A dead target is ignored.
+    A process that sends itself a signal that ends it ends there: ``exit`` does not return.
     """
     proc = _resolve(dest)
     if proc is None:
@@ -415,6 +416,8 @@ def exit(dest: Any, reason: Any) -> None:
         raise NoProcess(dest, "send an exit signal to")
     me = _current()
     proc.signal(me.pid if me is not None else None, reason, from_link=False)
+    if proc is me and proc.pending_exit is not None and not proc.external:
+        raise asyncio.CancelledError  # its task is cancelled already: end now, as Erlang does
 
 
 def trap_exits(flag: bool = True) -> bool:

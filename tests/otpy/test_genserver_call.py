@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -284,3 +285,42 @@ async def test_caller_is_not_linked_or_monitoring_after_call() -> None:
     ref = otpy.monitor(pid)
     await otpy.stop(pid)
     assert (await wait_down(ref)).reason == "normal"
+
+
+class KillsItself(GenServer):
+    async def handle_call(self, request: Any, from_: From, state: Any) -> Any:
+        otpy.exit(self.pid, "kill")  # does not return: the process ends here, as in Erlang
+        return Reply("answered after being killed", state)
+
+
+async def test_a_server_that_kills_itself_mid_call_never_replies() -> None:
+    pid = await KillsItself.start(None)
+    ref = otpy.monitor(pid)
+    with pytest.raises(otpy.ServerExited) as exc_info:
+        await otpy.call(pid, "die")
+    assert exc_info.value.reason == "killed"
+    assert (await wait_down(ref)).reason == "killed"
+
+
+class SwallowsCancel(GenServer):
+    async def handle_cast(self, request: Any, state: Any) -> Any:
+        if request == "block":
+            otpy.send(state, ("blocking",))
+            # a careless callback: it swallows the kill's cancellation
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.Event().wait()
+            return NoReply(state)
+        otpy.send(state, ("handled", request))
+        return NoReply(state)
+
+
+async def test_a_killed_server_stops_even_if_a_callback_swallows_the_cancellation() -> None:
+    pid = await SwallowsCancel.start(otpy.self_pid())
+    ref = otpy.monitor(pid)
+    otpy.cast(pid, "block")
+    otpy.cast(pid, "queued after the kill")
+    await wait_msg("blocking")
+    otpy.exit(pid, "kill")
+    assert (await wait_down(ref)).reason == "killed"
+    with pytest.raises(otpy.ReceiveTimeout):
+        await wait_msg("handled", timeout=0)
