@@ -235,12 +235,6 @@ class _Process:
         finally:
             self.waiter = None
 
-    async def next_message(self) -> Any:
-        """The oldest message, waiting for one if the mailbox is empty."""
-        while not self.mailbox:
-            await self.wait_message()
-        return self.take()
-
     # -- exits -----------------------------------------------------------------------------
 
     def signal(self, sender: Pid | None, reason: Any, from_link: bool) -> None:

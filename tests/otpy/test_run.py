@@ -8,9 +8,11 @@ signal once the application has said it is started.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import textwrap
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -62,13 +64,21 @@ def _script(tmp_path: Path, body: str) -> Path:
     return path
 
 
-async def _spawn(path: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
+@contextlib.asynccontextmanager
+async def _running(path: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Run the program; kill it on the way out if a failed assertion left it running."""
+    proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(path),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
 
 
 async def _read_until(proc: asyncio.subprocess.Process, marker: str) -> list[str]:
@@ -110,15 +120,10 @@ async def test_run_stops_the_tree_in_reverse_order_on_a_signal_and_exits_zero(
         print("run returned", flush=True)
         """,
     )
-    proc = await _spawn(path)
-    try:
+    async with _running(path) as proc:
         before = await _read_until(proc, "application_started")
         proc.send_signal(sig)
         code, after = await _finish(proc)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
     assert _ours(before) == ["init a", "init b", "init c"]
     assert code == 0, "\n".join(before + after)
@@ -140,15 +145,10 @@ async def test_run_with_a_supervisor_subclass_as_root_stops_it_on_sigterm(tmp_pa
         otpy.run((App, ["x", "y"]))
         """,
     )
-    proc = await _spawn(path)
-    try:
+    async with _running(path) as proc:
         before = await _read_until(proc, "application_started")
         proc.send_signal(signal.SIGTERM)
         code, after = await _finish(proc)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
     assert _ours(before) == ["init x", "init y"]
     assert code == 0, "\n".join(before + after)
@@ -169,13 +169,8 @@ async def test_run_exits_non_zero_when_the_root_supervisor_reaches_its_intensity
         print("run returned", flush=True)
         """,
     )
-    proc = await _spawn(path)
-    try:
+    async with _running(path) as proc:
         code, lines = await _finish(proc)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
     assert code == 1, "\n".join(lines)
     # started once, restarted twice, then the root gave up and shut the rest down
@@ -203,13 +198,8 @@ async def test_run_exits_non_zero_when_the_tree_fails_to_start(tmp_path: Path) -
         print("run returned", flush=True)
         """,
     )
-    proc = await _spawn(path)
-    try:
+    async with _running(path) as proc:
         code, lines = await _finish(proc)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
     assert code == 1, "\n".join(lines)
     assert _ours(lines) == ["init a", "terminate a shutdown"]
