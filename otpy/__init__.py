@@ -1,8 +1,10 @@
 """otpy: Erlang/OTP's processes, GenServer and supervision, native to asyncio.
 
-The public face of the package; everything listed in ``__all__`` is stable API.
+The public face of the package; everything listed in ``__all__`` is stable API, and reports
+``otpy`` as its module, wherever it is defined inside the package.
 """
 
+from otpy import behaviour
 from otpy.child_spec import ChildSpec
 from otpy.dynamic_supervisor import DynamicSupervisor
 from otpy.errors import (
@@ -18,21 +20,26 @@ from otpy.errors import (
     ServerExited,
     StartError,
     Unhandled,
+    WrongThread,
 )
-from otpy.genserver import From, GenServer, call, cast, reply, stop
+from otpy.genserver import FAIR_SLICE, From, GenServer, call, cast, reply, stop
 from otpy.process import (
     Down,
     Exit,
     ExitProcess,
     Pid,
+    ProcessInfo,
     Ref,
     Shutdown,
     deliver,
+    deliver_nowait,
     demonitor,
     exit,
+    has_messages,
     is_alive,
     is_normal_exit,
     link,
+    message_queue_len,
     monitor,
     process_info,
     receive,
@@ -49,7 +56,18 @@ from otpy.process import (
     whereis,
 )
 from otpy.registry import Registry, Via
-from otpy.returns import Ignore, NoReply, Ok, Reply, Stop
+from otpy.returns import (
+    CallResult,
+    CastResult,
+    ContinueResult,
+    Ignore,
+    InfoResult,
+    InitResult,
+    NoReply,
+    Ok,
+    Reply,
+    Stop,
+)
 from otpy.run import run, run_async
 from otpy.supervisor import (
     ChildCounts,
@@ -62,20 +80,25 @@ from otpy.supervisor import (
     Supervisor,
     SupervisorSpec,
 )
+from otpy.timers import TimerRef, cancel_timer, read_timer, send_after
 from otpy.tree import format_tree
 
 __all__ = [
+    "FAIR_SLICE",
     "AlreadyRegistered",
     "AlreadyStarted",
     "BadReturn",
+    "CallResult",
     "CallTimeout",
     "CallingSelf",
+    "CastResult",
     "ChildCounts",
     "ChildInfo",
     "ChildNotFound",
     "ChildRunning",
     "ChildSpec",
     "ChildStartFailed",
+    "ContinueResult",
     "Down",
     "DuplicateChild",
     "DynamicSupervisor",
@@ -84,6 +107,8 @@ __all__ = [
     "From",
     "GenServer",
     "Ignore",
+    "InfoResult",
+    "InitResult",
     "MaxChildren",
     "NoProcess",
     "NoReply",
@@ -91,6 +116,7 @@ __all__ = [
     "Ok",
     "OtpyError",
     "Pid",
+    "ProcessInfo",
     "ReceiveTimeout",
     "Ref",
     "Registry",
@@ -101,19 +127,27 @@ __all__ = [
     "Stop",
     "Supervisor",
     "SupervisorSpec",
+    "TimerRef",
     "Unhandled",
     "Via",
+    "WrongThread",
+    "behaviour",
     "call",
+    "cancel_timer",
     "cast",
     "deliver",
+    "deliver_nowait",
     "demonitor",
     "exit",
     "format_tree",
+    "has_messages",
     "is_alive",
     "is_normal_exit",
     "link",
+    "message_queue_len",
     "monitor",
     "process_info",
+    "read_timer",
     "receive",
     "register",
     "registered",
@@ -122,6 +156,7 @@ __all__ = [
     "run_async",
     "self_pid",
     "send",
+    "send_after",
     "spawn",
     "spawn_link",
     "start_task",
@@ -131,3 +166,17 @@ __all__ = [
     "unregister",
     "whereis",
 ]
+
+
+def _claim_public_names() -> None:
+    """Make each public class and function report ``otpy`` as its module (``otpy.NoProcess``,
+    not ``otpy.errors.NoProcess``), in reprs, tracebacks and docs. Pickling still works: every
+    such name is an attribute of ``otpy``."""
+    namespace = globals()
+    for name in __all__:
+        obj = namespace[name]
+        if isinstance(obj, type) or callable(obj):
+            obj.__module__ = "otpy"
+
+
+_claim_public_names()

@@ -1,15 +1,20 @@
 """The process table behind otpy.process: one runtime per event loop, the record of each process,
-and what happens when a process exits (links, monitors, names and callers are told). Private."""
+and what happens when a process exits (links, monitors, names, timers and callers are told).
+
+Private. Every field of a :class:`_Process` that carries an invariant (the mailbox and its
+waiters, links, monitors, exit callbacks, call waiters, helpers, timers) is changed only by the
+record's own methods; other modules call those methods.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from threading import get_ident
+from typing import TYPE_CHECKING, Any
 
-from otpy.errors import NoProcess, NotAProcess
+from otpy.errors import NoProcess, NotAProcess, ServerExited
 from otpy.log import logger
 from otpy.values import (
     KILL,
@@ -25,24 +30,37 @@ from otpy.values import (
     is_normal_exit,
 )
 
+if TYPE_CHECKING:
+    from otpy.timers import TimerRef
+
+# The task each loop is stepping right now, kept by asyncio (its C accelerator on CPython). If a
+# Python version stops exposing it, the empty stand-in makes every look-up take the slow path.
+_current_tasks: dict[Any, Any] = getattr(asyncio.tasks, "_current_tasks", {})
+
 
 class _Timeouts:
     """Call deadlines, kept in one queue per timeout value instead of one timer per call.
 
     Calls with the same timeout expire in the order they were made, so each queue is sorted by
-    deadline; one timer per queue fires at its earliest live deadline. Answered calls are dropped
-    lazily: from the head as they come, and by compacting a queue that has doubled in length
-    since its last compaction (a slow call at the head must not pin every later answered one).
-    This costs a tuple and a deque append per call, where ``loop.call_later`` costs a heap push
-    and a cancelled TimerHandle.
+    deadline; one timer per queue fires at its earliest live deadline. An entry is a list
+    ``[deadline, future, dest, request]`` that its call empties when it ends (answered, failed
+    or timed out), so an answered call pins neither its reply nor its request. Emptied entries
+    are dropped from the head when their call ends. A queue left empty keeps its timer for the
+    next call with the same timeout (sequential calls would otherwise pay a timer each), but
+    only the :data:`_IDLE_KEPT` most recently emptied ones do: distinct timeout values (computed
+    from a deadline) cost nothing once their calls are answered. A queue that has doubled in
+    length since it was last compacted (a slow call at its head) is compacted. This costs a
+    list and a deque append per call, where ``loop.call_later`` costs a heap push and a
+    cancelled TimerHandle.
     """
 
-    __slots__ = ("compact_at", "queues", "timers")
+    __slots__ = ("compact_at", "idle", "queues", "timers")
 
     def __init__(self) -> None:
-        self.queues: dict[float, deque[tuple[float, asyncio.Future[Any], Any, Any]]] = {}
+        self.queues: dict[float, deque[list[Any]]] = {}
         self.timers: dict[float, asyncio.TimerHandle] = {}
         self.compact_at: dict[float, int] = {}
+        self.idle: dict[float, None] = {}  # emptied queues still kept, oldest first
 
     def add(
         self,
@@ -51,90 +69,133 @@ class _Timeouts:
         timeout: float,
         dest: Any,
         request: Any,
-    ) -> None:
-        if (
-            (type(timeout) is not float
-            and not isinstance(timeout, (int, float)))
-            or timeout != timeout
-        ):
-            raise TypeError(f"timeout must be a number of seconds or None, not {timeout!r}")
+    ) -> list[Any]:
+        """Watch `fut` for `timeout` seconds; return the entry, for :meth:`done`."""
         q = self.queues.get(timeout)
         if q is None:
             q = self.queues[timeout] = deque()
             self.compact_at[timeout] = _COMPACT_MIN
-        else:
-            while q and q[0][1].done():
-                q.popleft()
-            if len(q) >= self.compact_at[timeout]:
-                q = self.queues[timeout] = deque(e for e in q if not e[1].done())
-                self.compact_at[timeout] = max(_COMPACT_MIN, 2 * len(q))
+        elif not q:
+            self.idle.pop(timeout, None)
+        elif len(q) >= self.compact_at[timeout]:
+            q = self.queues[timeout] = deque(e for e in q if e)
+            self.compact_at[timeout] = max(_COMPACT_MIN, 2 * len(q))
         deadline = loop.time() + timeout
-        q.append((deadline, fut, dest, request))
+        entry = [deadline, fut, dest, request]
+        q.append(entry)
         if timeout not in self.timers:
             self.timers[timeout] = loop.call_at(deadline, self._fire, timeout)
+        return entry
+
+    def done(self, entry: list[Any], timeout: float) -> None:
+        """The call of `entry` has ended: release it, and the queue's timer if nothing is left."""
+        entry.clear()
+        q = self.queues.get(timeout)
+        if q is None:
+            return
+        while q and not q[0]:
+            q.popleft()
+        if not q:
+            idle = self.idle
+            idle[timeout] = None
+            if len(idle) > _IDLE_KEPT:
+                self._release(next(iter(idle)))
+
+    def _release(self, timeout: float) -> None:
+        del self.queues[timeout]
+        del self.compact_at[timeout]
+        self.idle.pop(timeout, None)
+        timer = self.timers.pop(timeout, None)
+        if timer is not None:
+            timer.cancel()
 
     def _fire(self, timeout: float) -> None:
         from otpy.errors import CallTimeout
 
-        loop = asyncio.get_running_loop()
         del self.timers[timeout]
         q = self.queues[timeout]
+        loop = asyncio.get_running_loop()
         now = loop.time()
         while q:
-            deadline, fut, dest, request = q[0]
-            if fut.done():
+            entry = q[0]
+            if not entry:
                 q.popleft()
-            elif deadline <= now:
-                q.popleft()
-                fut.set_exception(CallTimeout(dest, request, timeout))
-            else:
+                continue
+            deadline, fut, dest, request = entry
+            if deadline > now:
                 self.timers[timeout] = loop.call_at(deadline, self._fire, timeout)
                 return
-        del self.queues[timeout]
-        del self.compact_at[timeout]
+            q.popleft()
+            entry.clear()
+            if not fut.done():
+                fut.set_exception(CallTimeout(dest, request, timeout))
+        self._release(timeout)
 
 
 _COMPACT_MIN = 1024
+_IDLE_KEPT = 4
 
 
 class _Runtime:
-    """All processes of one event loop.
+    """All processes of one event loop."""
 
-    It holds its loop weakly: ``_runtimes`` maps loops to runtimes weakly, so a strong reference
-    back to the loop would keep every loop that ever used otpy (one per test) alive forever.
-    """
-
-    __slots__ = ("_loop", "by_task", "names", "procs", "timeouts")
+    __slots__ = ("by_task", "loop", "names", "procs", "thread", "timeouts")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = weakref.ref(loop)
+        self.loop = loop
+        self.thread = get_ident()
         self.procs: dict[int, _Process] = {}  # keyed by Pid.id: an int hashes in C
+        # the task of each process, and of each helper task (a helper acts as its owner)
         self.by_task: dict[asyncio.Task[Any], _Process] = {}
         self.names: dict[str, Pid] = {}
         self.timeouts = _Timeouts()
 
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        loop = self._loop()
-        assert loop is not None  # only used while the loop runs
-        return loop
 
-
-_runtimes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Runtime] = (
-    weakref.WeakKeyDictionary()
-)
-_last: list[Any] = [None, None]  # [loop, runtime] cache for the common one-loop case
+# Runtimes by loop. A runtime holds its loop; the runtimes of closed loops are dropped whenever
+# a new runtime is made, so the loops of finished tests or `asyncio.run` calls do not pile up.
+_runtimes: dict[asyncio.AbstractEventLoop, _Runtime] = {}
+# (loop, runtime, thread) of the last look-up: the common one-loop case skips the slow path.
+_last: tuple[Any, Any, int] = (None, None, 0)
 
 
 def _rt() -> _Runtime:
+    """The runtime of the running loop.
+
+    ``asyncio.get_running_loop`` makes a ``getpid`` system call on every call (to notice a
+    fork), which made it the largest cost of a cast. The cached runtime is used instead when
+    its loop is running a task step in this thread right now: only one loop runs per thread,
+    and the C accelerator keeps the task each loop is stepping in ``_current_tasks``.
+    """
+    loop, rt, thread = _last
+    if thread == get_ident() and loop in _current_tasks:
+        return rt  # type: ignore[no-any-return]
+    return _rt_slow()
+
+
+def _rt_slow() -> _Runtime:
+    global _last
     loop = asyncio.get_running_loop()
-    if loop is _last[0]:
-        rt: _Runtime = _last[1]
-        return rt
-    rt = _runtimes.get(loop) or _Runtime(loop)
-    _runtimes[loop] = rt
-    _last[0], _last[1] = loop, rt
+    rt = _runtimes.get(loop)
+    if rt is None:
+        for old in [lp for lp in _runtimes if lp.is_closed()]:
+            del _runtimes[old]
+        rt = _runtimes[loop] = _Runtime(loop)
+    rt.thread = get_ident()
+    _last = (loop, rt, rt.thread)
     return rt
+
+
+def _runtime_of_other_loop(dest: Any) -> bool:
+    """Whether `dest` (a pid or a name) lives on an event loop other than the running one."""
+    here = _rt()
+    for rt in list(_runtimes.values()):
+        if rt is here or rt.loop.is_closed():
+            continue
+        if type(dest) is Pid and dest.id in rt.procs:
+            return True
+        if isinstance(dest, str) and dest in rt.names:
+            return True
+    return False
 
 
 class _Process:
@@ -163,6 +224,8 @@ class _Process:
         "rt",
         "space_waiters",
         "task",
+        "terminating",
+        "timers",
         "trap_exit",
         "waiter",
     )
@@ -177,8 +240,9 @@ class _Process:
         self.monitors: dict[Ref, _Process] = {}
         self.monitored_by: dict[Ref, _Process] = {}
         self.trap_exit = False
-        self.alive = True  # until its exit has been notified (see _notify_exit)
+        self.alive = True  # until its exit has been notified (see notify_exit)
         self.exiting = False  # its body has ended; helpers are winding down
+        self.terminating = False  # a behaviour is running its clean-up (terminate)
         self.pending_exit: Any = None
         self.reason: Any = None
         self.reported: BaseException | None = None  # a crash already logged (by a helper)
@@ -188,6 +252,7 @@ class _Process:
         self.on_exit: list[Callable[[Pid, Any], None]] = []
         self.call_waiters: set[asyncio.Future[Any]] = set()
         self.space_waiters: list[asyncio.Future[None]] = []
+        self.timers: set[TimerRef] = set()
         self.external = external
         self.behaviour: Any = None
         self.label: str | None = None
@@ -195,6 +260,11 @@ class _Process:
 
     def __repr__(self) -> str:
         return f"<process {self.pid!r} {self.label or ''}>"
+
+    @property
+    def stopping(self) -> bool:
+        """True once the process is on its way out (signalled, exiting or exited)."""
+        return not self.alive or self.exiting or self.pending_exit is not None
 
     # -- mailbox ---------------------------------------------------------------------------
 
@@ -209,6 +279,8 @@ class _Process:
         msg = self.mailbox.popleft()
         if self.space_waiters:
             self._wake_space()
+        if type(msg) is _timer_ref_type:
+            return msg._delivered()
         return msg
 
     def take_at(self, index: int) -> Any:
@@ -216,7 +288,47 @@ class _Process:
         del self.mailbox[index]
         if self.space_waiters:
             self._wake_space()
+        if type(msg) is _timer_ref_type:
+            return msg._delivered()
         return msg
+
+    def messages(self) -> Iterator[Any]:
+        """The queued messages, oldest first, as ``receive`` would see them."""
+        for m in self.mailbox:
+            yield m._msg if type(m) is _timer_ref_type else m
+
+    def find(self, match: Callable[[Any], bool], start: int = 0) -> int:
+        """The index of the first message from `start` that `match` accepts, or -1."""
+        mb = self.mailbox
+        for i in range(start, len(mb)):
+            m = mb[i]
+            if match(m._msg if type(m) is _timer_ref_type else m):
+                return i
+        return -1
+
+    def remove_matching(self, match: Callable[[Any], bool]) -> int:
+        """Drop every queued message that `match` accepts; return how many went."""
+        mb = self.mailbox
+        dropped = 0
+        for i in range(len(mb) - 1, -1, -1):
+            m = mb[i]
+            if match(m._msg if type(m) is _timer_ref_type else m):
+                del mb[i]
+                dropped += 1
+        if dropped and self.space_waiters:
+            self._wake_space()
+        return dropped
+
+    def remove_identical(self, obj: Any) -> bool:
+        """Drop the queued message that is `obj` itself (a timer's envelope), if queued."""
+        mb = self.mailbox
+        for i in range(len(mb)):
+            if mb[i] is obj:
+                del mb[i]
+                if self.space_waiters:
+                    self._wake_space()
+                return True
+        return False
 
     def _wake_space(self) -> None:
         waiters, self.space_waiters = self.space_waiters, []
@@ -224,21 +336,103 @@ class _Process:
             if not f.done():
                 f.set_result(None)
 
-    async def wait_message(self) -> None:
-        """Suspend until a message arrives (the mailbox is empty when this is called)."""
+    async def wait_space(self) -> None:
+        """Suspend until a message is taken from this mailbox (or the process exits)."""
+        fut: asyncio.Future[None] = self.rt.loop.create_future()
+        self.space_waiters.append(fut)
+        await fut
+
+    async def wait_message(self, deadline: float | None = None) -> bool:
+        """Suspend until a message arrives (the mailbox is empty when this is called).
+
+        Returns False if `deadline` (loop time) passed first, True otherwise.
+        """
         if self.pending_exit is not None:
             raise asyncio.CancelledError
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        loop = self.rt.loop
+        fut: asyncio.Future[bool] = loop.create_future()
         self.waiter = fut
+        timer = None if deadline is None else loop.call_at(deadline, _timeout_wake, fut)
         try:
-            await fut
+            return await fut
         finally:
             self.waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    # -- links, monitors, callbacks --------------------------------------------------------
+
+    def link_with(self, other: _Process) -> None:
+        if other is not self:
+            self.links.add(other)
+            other.links.add(self)
+
+    def unlink_from(self, other: _Process) -> None:
+        self.links.discard(other)
+        other.links.discard(self)
+
+    def unlink_parent(self) -> None:
+        if self.parent is not None:
+            for other in list(self.links):
+                if other.pid == self.parent:
+                    self.unlink_from(other)
+
+    def watch(self, ref: Ref, target: _Process) -> None:
+        """This process monitors `target` under `ref`."""
+        target.monitored_by[ref] = self
+        self.monitors[ref] = target
+
+    def unwatch(self, ref: Ref) -> bool:
+        target = self.monitors.pop(ref, None)
+        if target is None:
+            return False
+        target.monitored_by.pop(ref, None)
+        return True
+
+    def add_exit_callback(self, cb: Callable[[Pid, Any], None]) -> None:
+        """Run ``cb(pid, reason)`` when this process's exit is notified."""
+        self.on_exit.append(cb)
+
+    def remove_exit_callback(self, cb: Callable[[Pid, Any], None]) -> None:
+        if cb in self.on_exit:
+            self.on_exit.remove(cb)
+
+    def add_name(self, name: str) -> None:
+        self.rt.names[name] = self.pid
+        self.names.append(name)
+
+    def remove_name(self, name: str) -> None:
+        if self.rt.names.get(name) == self.pid:
+            del self.rt.names[name]
+        if name in self.names:
+            self.names.remove(name)
+
+    def add_call_waiter(self, fut: asyncio.Future[Any]) -> None:
+        """`fut` fails with ServerExited if this process exits before it is done."""
+        self.call_waiters.add(fut)
+
+    def discard_call_waiter(self, fut: asyncio.Future[Any]) -> None:
+        self.call_waiters.discard(fut)
+
+    def add_helper(self, task: asyncio.Task[Any]) -> None:
+        self.helpers.add(task)
+        self.rt.by_task[task] = self
+
+    def discard_helper(self, task: asyncio.Task[Any]) -> None:
+        self.helpers.discard(task)
+        if self.rt.by_task.get(task) is self:
+            del self.rt.by_task[task]
+
+    def add_timer(self, ref: TimerRef) -> None:
+        self.timers.add(ref)
+
+    def discard_timer(self, ref: TimerRef) -> None:
+        self.timers.discard(ref)
 
     # -- exits -----------------------------------------------------------------------------
 
     def signal(self, sender: Pid | None, reason: Any, from_link: bool) -> None:
-        """Deliver an exit signal, as the table in the module docstring says."""
+        """Deliver an exit signal, as the table in docs/topics/processes.md says."""
         if not self.alive:
             return
         if reason == KILL and not from_link:
@@ -261,20 +455,120 @@ class _Process:
             task.cancel(f"otpy exit signal: {reason!r}")
         self._wake_space()
 
+    def notify_exit(self, reason: Any) -> None:
+        """Tell links, monitors, callers and registries that this process exited with `reason`."""
+        self.alive = False
+        self.reason = reason
+        rt = self.rt
+        pid = self.pid
+        for timer in list(self.timers):
+            timer._cancel_silently()
+        self.timers.clear()
+        for name in self.names:
+            if rt.names.get(name) == pid:
+                del rt.names[name]
+        self.names.clear()
+        callbacks, self.on_exit = self.on_exit, []
+        for cb in callbacks:
+            cb(pid, reason)
+        if self.call_waiters:
+            for fut in self.call_waiters:
+                if not fut.done():
+                    fut.set_exception(ServerExited(pid, reason))
+            self.call_waiters.clear()
+        self._wake_space()
+        for ref, target in self.monitors.items():
+            target.monitored_by.pop(ref, None)
+        self.monitors.clear()
+        for ref, watcher in self.monitored_by.items():
+            watcher.monitors.pop(ref, None)
+            if watcher.alive:
+                watcher.put(Down(ref, pid, reason))
+        self.monitored_by.clear()
+        links = list(self.links)
+        self.links.clear()
+        for other in links:
+            other.links.discard(self)
+            other.signal(pid, reason, from_link=True)
+        rt.procs.pop(pid.id, None)
+        if self.task is not None:
+            rt.by_task.pop(self.task, None)
+        self.mailbox.clear()
+        self.behaviour = None
+
+
+def _timeout_wake(fut: asyncio.Future[bool]) -> None:
+    if not fut.done():
+        fut.set_result(False)
+
+
+def _set_timer_ref_type(cls: type) -> None:
+    """Called by otpy.timers: the type of a timer's envelope in a mailbox."""
+    global _timer_ref_type
+    _timer_ref_type = cls
+
+
+class _NoTimers:
+    pass
+
+
+_timer_ref_type: Any = _NoTimers
+
+
+# A cast travels as the tuple ``(_CAST, request)``: a bare tuple costs a fifth of an object with
+# an ``__init__``, and casts are the cheapest, most frequent message. The tag is an int made at
+# run time, so it is a unique object no user message can carry (the GenServer loop compares it
+# with `is`), and one the garbage collector does not track: a tuple of untracked objects leaves
+# the collector's lists at its first pass, instead of being rescanned by every later one while
+# it waits in a long mailbox. With a tracked tag (an instance), a burst of casts made the
+# collector the largest cost of a cast.
+_CAST: Any = int("7_105_801_211_231")
+
+
+def cast(dest: Any, request: Any) -> None:
+    """Send `request` to the server's ``handle_cast`` and return at once.
+
+    As in OTP, a cast to a pid that has exited is dropped; a cast to a name nobody holds raises
+    :class:`~otpy.NoProcess`.
+    """
+    # Defined here, beside _Process, because it is the hottest path in otpy: it does what
+    # _Process.put does without the cost of a second call.
+    if type(dest) is Pid:
+        proc = _rt().procs.get(dest.id)
+        if proc is None or not proc.alive:
+            return
+    else:
+        proc = _lookup(dest, "cast to")
+    proc.mailbox.append((_CAST, request))
+    w = proc.waiter
+    if w is not None and not w.done():
+        w.set_result(True)
+
 
 def _current() -> _Process | None:
-    task = asyncio.current_task()
+    """The process of the running task (a helper's owner for a helper), or None."""
+    rt = _rt()
+    task = _current_tasks.get(rt.loop)
     if task is None:
-        return None
-    return _rt().by_task.get(task)
+        task = asyncio.current_task()
+        if task is None:
+            return None
+    return rt.by_task.get(task)
+
+
+def _current_task(rt: _Runtime) -> asyncio.Task[Any] | None:
+    task: asyncio.Task[Any] | None = _current_tasks.get(rt.loop)
+    if task is None:
+        task = asyncio.current_task()
+    return task
 
 
 def _me() -> _Process:
     """The current process, adopting the current task as one if it is not yet."""
-    task = asyncio.current_task()
+    rt = _rt()
+    task = _current_task(rt)
     if task is None:
         raise NotAProcess("otpy needs a running asyncio task; call it from async code")
-    rt = _rt()
     proc = rt.by_task.get(task)
     if proc is None:
         proc = _Process(rt, None, external=True)
@@ -290,7 +584,7 @@ def _external_done(task: asyncio.Task[Any]) -> None:
     if rt is None:
         return
     proc = rt.by_task.get(task)
-    if proc is None or not proc.alive:
+    if proc is None or not proc.alive or proc.task is not task:
         return
     if proc.pending_exit is not None:
         reason = proc.pending_exit
@@ -302,7 +596,7 @@ def _external_done(task: asyncio.Task[Any]) -> None:
     proc.alive = False
     for helper in list(proc.helpers):
         helper.cancel()
-    _notify_exit(proc, reason)
+    proc.notify_exit(reason)
 
 
 def _resolve(dest: Any) -> _Process | None:
@@ -325,10 +619,15 @@ def _resolve(dest: Any) -> _Process | None:
     return proc
 
 
+def _no_process(dest: Any, action: str) -> NoProcess:
+    """The NoProcess error for `dest`, saying so when it lives on another event loop."""
+    return NoProcess(dest, action, other_loop=_runtime_of_other_loop(dest))
+
+
 def _lookup(dest: Any, action: str) -> _Process:
     proc = _resolve(dest)
     if proc is None:
-        raise NoProcess(dest, action)
+        raise _no_process(dest, action)
     return proc
 
 
@@ -338,43 +637,7 @@ def _pid_of(dest: Any) -> Pid | None:
 
 
 def _notify_exit(proc: _Process, reason: Any) -> None:
-    """Tell links, monitors, callers and registries that `proc` has exited with `reason`."""
-    proc.alive = False
-    proc.reason = reason
-    rt = proc.rt
-    pid = proc.pid
-    for name in proc.names:
-        if rt.names.get(name) == pid:
-            del rt.names[name]
-    proc.names.clear()
-    for cb in proc.on_exit:
-        cb(pid, reason)
-    proc.on_exit.clear()
-    if proc.call_waiters:
-        from otpy.errors import ServerExited
-
-        for fut in proc.call_waiters:
-            if not fut.done():
-                fut.set_exception(ServerExited(pid, reason))
-        proc.call_waiters.clear()
-    proc._wake_space()
-    for ref, target in proc.monitors.items():
-        target.monitored_by.pop(ref, None)
-    proc.monitors.clear()
-    for ref, watcher in proc.monitored_by.items():
-        watcher.monitors.pop(ref, None)
-        if watcher.alive:
-            watcher.put(Down(ref, pid, reason))
-    proc.monitored_by.clear()
-    links = list(proc.links)
-    proc.links.clear()
-    for other in links:
-        other.links.discard(proc)
-        other.signal(pid, reason, from_link=True)
-    rt.procs.pop(pid.id, None)
-    if proc.task is not None:
-        rt.by_task.pop(proc.task, None)
-    proc.behaviour = None
+    proc.notify_exit(reason)
 
 
 def _log_exit(proc: _Process, reason: Any, own_crash: bool) -> None:
@@ -385,3 +648,4 @@ def _log_exit(proc: _Process, reason: Any, own_crash: bool) -> None:
         log.error("process_crashed", process=proc.label, reason=repr(reason), exc_info=reason)
     else:
         log.error("process_exited", process=proc.label, reason=repr(reason))
+

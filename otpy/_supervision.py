@@ -208,12 +208,10 @@ async def shutdown_child(pid: Pid, policy: Any) -> Any:
     early: Any = None
     me = _current()
     assert me is not None
-    mailbox = me.mailbox
-    for i in range(len(mailbox)):  # it may have exited before the unlink: its Exit is queued
-        m = mailbox[i]
-        if type(m) is Exit and m.pid == pid:
-            early = me.take_at(i).reason
-            break
+    # it may have exited before the unlink: its Exit is queued
+    i = me.find(lambda m: type(m) is Exit and m.pid == pid)
+    if i >= 0:
+        early = me.take_at(i).reason
     if early is None:
         exit(pid, KILL if policy == "brutal_kill" else SHUTDOWN)
     timeout = None if policy in ("brutal_kill", "infinity") else float(policy)

@@ -25,16 +25,17 @@ from otpy._supervision import (
     shutdown_child,
     start_spec,
 )
+from otpy.behaviour import BehaviourServer, reply_error
 from otpy.child_spec import ChildSpec
-from otpy.errors import BadReturn, StartError
-from otpy.genserver import From, GenServer
+from otpy.errors import StartError
+from otpy.genserver import From
 from otpy.log import logger
 from otpy.process import send
 from otpy.returns import Ignore, NoReply, Ok, Reply, Stop
 from otpy.supervisor_spec import SupervisorSpec, check_children
 from otpy.values import SHUTDOWN, Exit, Pid, is_normal_exit
 
-__all__ = ["Raise", "SupervisorServer"]
+__all__ = ["SupOp", "SupervisorServer"]
 
 
 class _TryAgain:
@@ -44,24 +45,33 @@ class _TryAgain:
         self.key = key
 
 
-class SupervisorServer(GenServer):
-    """The process behind a Supervisor or DynamicSupervisor."""
+@dataclass(frozen=True, slots=True)
+class SupOp:
+    """A request of the supervisor API (otpy.supervisor's functions), as a call."""
+
+    op: str
+    arg: Any
+
+
+class SupervisorServer(BehaviourServer):
+    """The process behind a Supervisor or DynamicSupervisor; its module is the Supervisor (or
+    DynamicSupervisor) subclass instance."""
 
     trap_exits = True
 
-    async def init(self, arg: Any) -> Any:
-        module, user_arg, direct, dynamic = arg
+    async def init_module(self, arg: Any) -> Any:
+        user_arg, direct, dynamic = arg
         self.dynamic: bool = dynamic
-        self.label = module.__qualname__
+        self.label = type(self.module).__qualname__
         if direct is not None:
             spec = direct
         else:
-            spec = await module().init(user_arg)
+            spec = await self.module.init(user_arg)
             if type(spec) is Ignore:
                 return spec
             if not isinstance(spec, SupervisorSpec):
-                raise BadReturn(
-                    module, "init", spec, "SupervisorSpec(children, strategy=...), Ignore()"
+                raise self.bad_return(
+                    "init", spec, "SupervisorSpec(children, strategy=...), Ignore()"
                 )
         if dynamic and spec.strategy != "one_for_one":
             raise ValueError("a DynamicSupervisor's strategy can only be 'one_for_one'")
@@ -153,7 +163,16 @@ class SupervisorServer(GenServer):
             if child is not None and child.pid is None and child.restarting:
                 return await self._restart(msg.key, state)
             return NoReply(state)
-        self.log.debug("supervisor_unexpected_message", msg=repr(msg))
+        self.log.warning("supervisor_unexpected_message", msg=repr(msg))
+        return NoReply(state)
+
+    async def handle_cast(self, request: Any, state: Any) -> Any:
+        # A supervisor has no casts: say so, and keep supervising (its children must not pay).
+        self.log.error(
+            "supervisor_unexpected_cast",
+            request=repr(request),
+            hint="a supervisor takes no casts; use the otpy.supervisor functions",
+        )
         return NoReply(state)
 
     async def _child_exited(self, pid: Pid, reason: Any, state: Any) -> Any:
@@ -238,11 +257,17 @@ class SupervisorServer(GenServer):
     # -- the API, as calls -------------------------------------------------------------------
 
     async def handle_call(self, request: Any, from_: From, state: Any) -> Any:
-        op, arg = request
+        if type(request) is not SupOp:
+            # A call no supervisor answers: fail the caller, naming the supervisor and the
+            # request, and keep supervising.
+            self.log.warning("supervisor_unexpected_call", request=repr(request))
+            reply_error(from_, self.unhandled("handle_call", request))
+            return NoReply(state)
         try:
-            value = await getattr(self, f"_op_{op}")(arg)
+            value = await getattr(self, f"_op_{request.op}")(request.arg)
         except (ChildNotFound, ChildRunning, DuplicateChild, MaxChildren, StartError) as e:
-            value = Raise(e)
+            reply_error(from_, e)
+            return NoReply(state)
         return Reply(value, state)
 
     def _key_of(self, ref: Any) -> int:
@@ -321,10 +346,3 @@ class SupervisorServer(GenServer):
             "max_seconds": self.intensity.max_seconds,
             "restarts_in_window": self.intensity.count(),
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Raise:
-    """An error computed in the supervisor, raised in the caller."""
-
-    error: Exception

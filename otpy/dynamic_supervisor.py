@@ -12,19 +12,23 @@ child's own start arguments (``ChildSpec.start``'s args)::
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
+from otpy._supervisor_start import start_supervisor, supervisor_child_spec
+from otpy.behaviour import Behaviour
 from otpy.child_spec import ChildSpec
-from otpy.process import Pid
-from otpy.supervisor import SupervisorSpec, _start_sup, supervisor_child_spec
+from otpy.supervisor_spec import SupervisorSpec
+from otpy.values import Pid
 
 __all__ = ["DynamicSupervisor"]
 
 
-class DynamicSupervisor:
+class DynamicSupervisor(Behaviour):
     """Start with ``DynamicSupervisor.start_link(...)`` or subclass it and define ``init``."""
 
+    callbacks = ("init",)
     restart: Literal["permanent", "transient", "temporary"] = "permanent"
+    dynamic: ClassVar[bool] = True
 
     async def init(self, arg: Any) -> Any:
         """Return ``SupervisorSpec([], max_children=..., extra_arguments=...)``, or Ignore()."""
@@ -46,8 +50,11 @@ class DynamicSupervisor:
         timeout: float | None = None,
     ) -> Pid | None:
         """Start a dynamic supervisor linked to the caller; return its pid."""
-        return await _start_dynamic(
-            cls, arg, max_restarts, max_seconds, max_children, extra_arguments, name, timeout, True
+        flags = SupervisorSpec(
+            [], "one_for_one", max_restarts, max_seconds, max_children, extra_arguments
+        )
+        return await start_supervisor(
+            cls, DynamicSupervisor, arg, flags, name, timeout, link=True
         )
 
     @classmethod
@@ -63,8 +70,11 @@ class DynamicSupervisor:
         timeout: float | None = None,
     ) -> Pid | None:
         """Like :meth:`start_link`, without a link to the caller (a test fixture, a script)."""
-        return await _start_dynamic(
-            cls, arg, max_restarts, max_seconds, max_children, extra_arguments, name, timeout, False
+        flags = SupervisorSpec(
+            [], "one_for_one", max_restarts, max_seconds, max_children, extra_arguments
+        )
+        return await start_supervisor(
+            cls, DynamicSupervisor, arg, flags, name, timeout, link=False
         )
 
     @classmethod
@@ -76,31 +86,3 @@ class DynamicSupervisor:
             overrides,
             ("name", "max_restarts", "max_seconds", "max_children", "extra_arguments", "timeout"),
         )
-
-
-async def _start_dynamic(
-    cls: type,
-    arg: Any,
-    max_restarts: int,
-    max_seconds: float,
-    max_children: int | None,
-    extra_arguments: tuple[Any, ...],
-    name: Any,
-    timeout: float | None,
-    link: bool,
-) -> Pid | None:
-    # validates the flags here, in the caller
-    SupervisorSpec([], "one_for_one", max_restarts, max_seconds, max_children, extra_arguments)
-    return await _start_sup(
-        cls,
-        arg,
-        "one_for_one",
-        max_restarts,
-        max_seconds,
-        max_children,
-        extra_arguments,
-        name,
-        timeout,
-        dynamic=True,
-        link=link,
-    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from otpy.process import Pid
+    from otpy.values import Pid
 
 __all__ = [
     "AlreadyRegistered",
@@ -20,6 +20,7 @@ __all__ = [
     "ServerExited",
     "StartError",
     "Unhandled",
+    "WrongThread",
 ]
 
 
@@ -30,12 +31,18 @@ class OtpyError(Exception):
 class NoProcess(OtpyError, LookupError):
     """The pid is dead, or no process is registered under the name."""
 
-    def __init__(self, dest: object, action: str = "reach") -> None:
+    def __init__(self, dest: object, action: str = "reach", other_loop: bool = False) -> None:
         self.dest = dest
-        super().__init__(
-            f"cannot {action} {dest!r}: no process is alive there "
-            "(it has exited, or the name is not registered)"
-        )
+        self.other_loop = other_loop
+        if other_loop:
+            why = (
+                "it belongs to another event loop; a process can only be reached from code "
+                "running on its own loop (use loop.call_soon_threadsafe or "
+                "asyncio.run_coroutine_threadsafe to get there)"
+            )
+        else:
+            why = "no process is alive there (it has exited, or the name is not registered)"
+        super().__init__(f"cannot {action} {dest!r}: {why}")
 
 
 class CallTimeout(OtpyError, TimeoutError):
@@ -124,15 +131,33 @@ class BadReturn(OtpyError, TypeError):
 class Unhandled(OtpyError, NotImplementedError):
     """A request reached a callback that the server's class does not define."""
 
-    def __init__(self, cls: type, callback: str, request: Any) -> None:
+    def __init__(
+        self, cls: type, callback: str, request: Any, pid: Pid | None = None, name: Any = None
+    ) -> None:
         self.cls = cls
         self.callback = callback
         self.request = request
+        self.pid = pid
+        self.name = name
+        where = ""
+        if pid is not None:
+            where = f" (process {pid!r}" + (f", registered as {name!r})" if name else ")")
         super().__init__(
-            f"{cls.__qualname__} has no {callback} for {request!r}; define "
+            f"{cls.__qualname__}{where} has no {callback} for {request!r}; define "
             f"`async def {callback}` (or extend it) to handle this request"
         )
 
 
 class NotAProcess(OtpyError, RuntimeError):
     """An operation that needs a process was used from code that is not one."""
+
+
+class WrongThread(OtpyError, RuntimeError):
+    """An otpy function was called from a thread other than its event loop's."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} was called from a thread other than the event loop's; otpy is not "
+            f"thread-safe: hand the work to the loop with "
+            f"loop.call_soon_threadsafe({what.split('(')[0]}, ...)"
+        )

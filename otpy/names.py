@@ -25,19 +25,20 @@ def register(name: str, pid: Pid | None = None) -> None:
     holder = rt.names.get(name)
     if holder is not None and holder.id in rt.procs:
         raise AlreadyStarted(name, holder)
-    rt.names[name] = proc.pid
-    proc.names.append(name)
+    proc.add_name(name)
 
 
 def unregister(name: str) -> None:
     """Remove the registered `name`. Raises NoProcess if nobody holds it."""
     rt = _rt()
-    pid = rt.names.pop(name, None)
+    pid = rt.names.get(name)
     if pid is None:
         raise NoProcess(name, "unregister")
     proc = rt.procs.get(pid.id)
-    if proc is not None and name in proc.names:
-        proc.names.remove(name)
+    if proc is not None:
+        proc.remove_name(name)
+    else:
+        del rt.names[name]
 
 
 def whereis(name: Any) -> Pid | None:

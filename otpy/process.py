@@ -12,6 +12,11 @@ script's ``main``) is adopted as a process the first time it needs a pid (``self
 ``monitor``, ``link``, ``spawn_link``...). It then has a mailbox and receives ``Down`` and ``Exit``
 messages like any process. An adopted task that is linked to a process which crashes, and that does
 not trap exits, is cancelled, just as an Erlang process would die.
+
+A helper task (:func:`start_task`) acts as its owner: inside it, ``self_pid()`` is the owner's
+pid, a ``spawn_link`` or ``start_link`` links the new process to the owner, and a ``monitor``'s
+Down message goes to the owner's mailbox. Only the owner reads its mailbox: ``receive`` from a
+helper raises :class:`~otpy.NotAProcess`.
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from otpy._checks import check_count, check_timeout
 from otpy._runtime import (
     _current,
+    _current_task,
     _log_exit,
     _lookup,
     _me,
-    _notify_exit,
+    _no_process,
     _Process,
     _resolve,
     _rt,
@@ -66,11 +73,14 @@ __all__ = [
     "Ref",
     "Shutdown",
     "deliver",
+    "deliver_nowait",
     "demonitor",
     "exit",
+    "has_messages",
     "is_alive",
     "is_normal_exit",
     "link",
+    "message_queue_len",
     "monitor",
     "process_info",
     "receive",
@@ -111,34 +121,57 @@ async def _body(proc: _Process, fn: Callable[..., Awaitable[Any]], args: tuple[A
     await _finish(proc, reason, own_crash)
 
 
+#: After a kill, how long an exiting process waits for helpers that ignore cancellation before
+#: it finishes its exit anyway (and logs ``helper_leaked``). A kill is meant to be immediate; a
+#: helper that swallows CancelledError must not hold its owner, its supervisor and its name.
+KILL_HELPER_GRACE = 0.5
+
+
 async def _finish(proc: _Process, reason: Any, own_crash: bool) -> None:
-    # Exiting, not yet dead: until _notify_exit it keeps its links, monitors and names, so an
+    # Exiting, not yet dead: until notify_exit it keeps its links, monitors and names, so an
     # unlink, a monitor (Down with the real reason) or a shutdown aimed at it still works.
     proc.exiting = True
     helpers = list(proc.helpers)
     for h in helpers:
         h.cancel()
-    if helpers and reason == KILLED:
+    killed = reason == KILLED
+    if helpers and killed:
         # Killed: no orderly clean-up. Let the helpers take the first cancellation, then cancel
         # whatever they are awaiting in their clean-up too.
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.sleep(0)
         for h in helpers:
             h.cancel()
+    deadline: float | None = None
     while helpers:
+        if killed and deadline is None:
+            deadline = proc.rt.loop.time() + KILL_HELPER_GRACE
         try:
-            await asyncio.wait(helpers)  # unlike gather, being cancelled does not cancel them
+            # unlike gather, being cancelled does not cancel them
+            if deadline is None:
+                await asyncio.wait(helpers)
+            else:
+                await asyncio.wait(helpers, timeout=max(0.0, deadline - proc.rt.loop.time()))
+            helpers = [h for h in helpers if not h.done()]
+            if helpers:  # only after a kill: they ignored cancellation past the grace period
+                logger(pid=repr(proc.pid), name=proc.names[0] if proc.names else None).error(
+                    "helper_leaked",
+                    process=proc.label,
+                    helpers=[h.get_name() for h in helpers],
+                    grace=KILL_HELPER_GRACE,
+                )
             break
         except asyncio.CancelledError:
             # A signal while the helpers wind down: keep waiting, a helper must not outlive its
             # process; "kill" cancels them again, so that their clean-up is cut short too.
             helpers = [h for h in helpers if not h.done()]
             if proc.pending_exit == KILLED:
+                killed = True
                 for h in helpers:
                     h.cancel()
 
     _log_exit(proc, reason, own_crash)
-    _notify_exit(proc, reason)
+    proc.notify_exit(reason)
 
 
 def _spawn(
@@ -153,9 +186,8 @@ def _spawn(
     proc = _Process(rt, parent.pid if parent is not None else None)  # parent: only if linked
     proc.trap_exit = trap_exit
     proc.label = label or getattr(fn, "__qualname__", None)
-    if link and parent is not None:
-        proc.links.add(parent)
-        parent.links.add(proc)
+    if parent is not None:
+        proc.link_with(parent)
     task = rt.loop.create_task(_body(proc, fn, args), name=f"otpy {proc.pid!r} {proc.label}")
     proc.task = task
     rt.by_task[task] = proc
@@ -172,11 +204,11 @@ def _spawned_done(task: asyncio.Task[Any]) -> None:
     """
     rt = _runtimes.get(task.get_loop())
     proc = rt.by_task.get(task) if rt is not None else None
-    if proc is None or not proc.alive:
+    if proc is None or not proc.alive or proc.task is not task:
         return
     reason = proc.pending_exit if proc.pending_exit is not None else SHUTDOWN
     _log_exit(proc, reason, False)
-    _notify_exit(proc, reason)
+    proc.notify_exit(reason)
 
 
 def spawn(fn: Callable[..., Awaitable[Any]], *args: Any) -> Pid:
@@ -193,21 +225,25 @@ def start_task(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyn
     """Run `coro` as a helper task owned by the calling process.
 
     The helper is cancelled, and awaited, when its owner exits, before the owner's links and
-    monitors are told: no helper outlives its process. If the helper raises, its owner crashes with
-    that exception. Use :func:`deliver` from a helper to hand messages to the owner with a bound.
+    monitors are told: no helper outlives its process (after a ``kill``, one that ignores
+    cancellation for :data:`KILL_HELPER_GRACE` seconds is logged as ``helper_leaked`` and no
+    longer waited for). If the helper raises, its owner crashes with that exception, unless the
+    owner is already running its clean-up (a GenServer's ``terminate``): the crash is then
+    logged and the clean-up goes on. Inside the helper, otpy's functions act for the owner (see
+    the module docstring). Use :func:`deliver` to hand messages to the owner with a bound.
     """
     owner = _current()
     if owner is None or owner.external:
         coro.close()
         raise NotAProcess("start_task needs to be called from inside a process (spawned by otpy)")
-    if not owner.alive or owner.exiting or owner.pending_exit is not None:
+    if owner.stopping:
         coro.close()
         raise NoProcess(owner.pid, "start a helper task in")
     task = owner.rt.loop.create_task(coro, name=name or f"otpy helper of {owner.pid!r}")
-    owner.helpers.add(task)
+    owner.add_helper(task)
 
     def done(t: asyncio.Task[Any]) -> None:
-        owner.helpers.discard(t)
+        owner.discard_helper(t)
         if t.cancelled():
             return
         exc = t.exception()
@@ -218,6 +254,11 @@ def start_task(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyn
                 logger(pid=repr(owner.pid)).error(
                     "helper_cleanup_failed", process=owner.label, reason=repr(exc), exc_info=exc
                 )
+            return
+        if owner.terminating and owner.pending_exit is None:
+            # The owner is in its clean-up already: log it, do not cut the clean-up short.
+            if not isinstance(exc, ExitProcess):
+                _log_exit_helper(owner, exc)
             return
         if isinstance(exc, ExitProcess):  # exit/1 from a helper ends its owner with that reason
             owner.force_exit(exc.reason)
@@ -241,7 +282,10 @@ def _log_exit_helper(owner: _Process, exc: BaseException) -> None:
 
 
 def self_pid() -> Pid:
-    """The pid of the calling process (adopting the calling task as a process if needed)."""
+    """The pid of the calling process (adopting the calling task as a process if needed).
+
+    In a helper task, the pid of its owner.
+    """
     return _me().pid
 
 
@@ -259,30 +303,105 @@ def send(dest: Any, msg: Any) -> None:
     _lookup(dest, "send to").put(msg)
 
 
-async def deliver(dest: Any, msg: Any, max_pending: int) -> None:
+def _deliver_target(dest: Any, max_pending: Any) -> _Process:
+    if type(max_pending) is not int:
+        check_count(max_pending, "max_pending", 1)
+    elif max_pending < 1:
+        raise ValueError(f"max_pending must be an int >= 1, not {max_pending!r}")
+    if type(dest) is Pid:
+        proc = _rt().procs.get(dest.id)
+        if proc is not None and proc.alive:
+            return proc
+    return _lookup(dest, "deliver to")
+
+
+def deliver_nowait(dest: Any, msg: Any, max_pending: int) -> bool:
+    """Send `msg` if `dest` has fewer than `max_pending` unread messages; False if it is full.
+
+    Like a queue's ``put_nowait``, for a producer that has something better to do than wait.
+    Raises :class:`~otpy.NoProcess` if `dest` is not alive or is on its way out.
+    """
+    proc = _deliver_target(dest, max_pending)
+    if proc.stopping:
+        raise NoProcess(dest, "deliver to")
+    if len(proc.mailbox) >= max_pending:
+        return False
+    proc.put(msg)
+    return True
+
+
+class _Sent:
+    """The awaitable :func:`deliver` returns when the message went in at once: awaiting it
+    costs no coroutine, no future and no trip through the event loop."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Any:
+        return _DONE_ITER
+
+
+_DONE_ITER = iter(())  # exhausted: `await` on it returns None at once, every time
+_SENT = _Sent()
+
+
+def deliver(dest: Any, msg: Any, max_pending: int) -> Awaitable[None]:
     """Send `msg`, first waiting while `dest` has `max_pending` or more unread messages.
 
-    This is how a producer (such as a socket reader helper task) applies back-pressure: when the
-    process falls behind, the producer waits instead of growing the mailbox without bound.
+    ``await deliver(pid, msg, 100)``. This is how a producer (such as a socket reader helper
+    task) applies back-pressure: when the process falls behind, the producer waits instead of
+    growing the mailbox without bound. While the mailbox is below its bound, the message goes
+    in at once, before ``deliver`` returns (awaiting the result then does nothing).
     Raises :class:`~otpy.NoProcess` if `dest` is not alive (or exits while we wait).
     """
-    if max_pending < 1:
-        raise ValueError(f"max_pending must be 1 or more, not {max_pending!r}")
-    proc = _lookup(dest, "deliver to")
+    proc = _deliver_target(dest, max_pending)
+    if len(proc.mailbox) < max_pending and proc.pending_exit is None and not proc.exiting:
+        proc.put(msg)
+        return _SENT
+    return _deliver_slow(proc, dest, msg, max_pending)
+
+
+async def _deliver_slow(proc: _Process, dest: Any, msg: Any, max_pending: int) -> None:
     while len(proc.mailbox) >= max_pending:
-        if not proc.alive or proc.exiting or proc.pending_exit is not None:
+        if proc.stopping:
             raise NoProcess(dest, "deliver to")
-        fut: asyncio.Future[None] = proc.rt.loop.create_future()
-        proc.space_waiters.append(fut)
-        await fut
-    if not proc.alive:
+        await proc.wait_space()
+    if proc.stopping:
         raise NoProcess(dest, "deliver to")
     proc.put(msg)
 
 
-def _timeout_wake(fut: asyncio.Future[bool]) -> None:
-    if not fut.done():
-        fut.set_result(False)
+def has_messages() -> bool:
+    """True if the calling process has a message waiting. Constant time; never suspends.
+
+    Raises :class:`~otpy.NotAProcess` outside a process (in a helper: its owner's mailbox).
+    """
+    return bool(_self_strict("has_messages").mailbox)
+
+
+def message_queue_len() -> int:
+    """How many messages wait in the calling process's mailbox. Constant time; never suspends.
+
+    Raises :class:`~otpy.NotAProcess` outside a process (in a helper: its owner's mailbox).
+    """
+    return len(_self_strict("message_queue_len").mailbox)
+
+
+def _self_strict(what: str) -> _Process:
+    proc = _current()
+    if proc is None:
+        raise NotAProcess(f"{what}() needs to be called from a process (or one of its helpers)")
+    return proc
+
+
+def _receiver(what: str) -> _Process:
+    """The calling process, for reading its own mailbox: refused from a helper task."""
+    proc = _me()
+    if proc.task is not _current_task(proc.rt):
+        raise NotAProcess(
+            f"{what} was called from a helper task of {proc.pid!r}; only the process itself "
+            "reads its mailbox: hand results to it with send or deliver instead"
+        )
+    return proc
 
 
 async def receive(
@@ -291,45 +410,37 @@ async def receive(
     """Take the oldest message from the caller's mailbox, or the oldest that `match` accepts.
 
     Messages `match` rejects stay in the mailbox, in order. Waits at most `timeout` seconds
-    (None: forever) and raises :class:`~otpy.ReceiveTimeout` if nothing matching came.
+    (None: forever; 0: only look) and raises :class:`~otpy.ReceiveTimeout` if nothing matching
+    came. Raises TypeError or ValueError for a timeout that is not None or a finite number of
+    seconds >= 0.
     """
-    proc = _me()
+    if timeout is not None:
+        timeout = check_timeout(timeout)
+    proc = _receiver("receive")
     mb = proc.mailbox
     scanned = 0
-    while True:
-        if match is None:
-            if mb:
-                return proc.take()
-        else:
-            for i in range(scanned, len(mb)):
-                if match(mb[i]):
-                    return proc.take_at(i)
-            scanned = len(mb)
-        if timeout is not None and timeout <= 0:
-            raise ReceiveTimeout(timeout)
-        break
+    if match is None:
+        if mb:
+            return proc.take()
+    else:
+        i = proc.find(match)
+        if i >= 0:
+            return proc.take_at(i)
+        scanned = len(mb)
+    if timeout is not None and timeout <= 0:
+        raise ReceiveTimeout(timeout)
     loop = proc.rt.loop
     deadline = None if timeout is None else loop.time() + timeout
     while True:
-        if proc.pending_exit is not None:
-            raise asyncio.CancelledError
-        fut: asyncio.Future[bool] = loop.create_future()
-        proc.waiter = fut
-        timer = None if deadline is None else loop.call_at(deadline, _timeout_wake, fut)
-        try:
-            got = await fut
-        finally:
-            proc.waiter = None
-            if timer is not None:
-                timer.cancel()
+        got = await proc.wait_message(deadline)
         # Look even when the timer won: a message may have come in the same loop iteration.
         if match is None:
             if mb:
                 return proc.take()
         else:
-            for i in range(scanned, len(mb)):
-                if match(mb[i]):
-                    return proc.take_at(i)
+            i = proc.find(match, scanned)
+            if i >= 0:
+                return proc.take_at(i)
             scanned = len(mb)
         if not got:
             assert timeout is not None
@@ -351,11 +462,8 @@ def link(dest: Any) -> None:
         if me.trap_exit:
             me.put(Exit(dest if type(dest) is Pid else None, NOPROC))
             return
-        raise NoProcess(dest, "link to")
-    if target is me:
-        return
-    me.links.add(target)
-    target.links.add(me)
+        raise _no_process(dest, "link to")
+    me.link_with(target)
 
 
 def unlink(dest: Any) -> None:
@@ -363,8 +471,7 @@ def unlink(dest: Any) -> None:
     me = _me()
     target = _resolve(dest)
     if target is not None:
-        me.links.discard(target)
-        target.links.discard(me)
+        me.unlink_from(target)
 
 
 def monitor(dest: Any) -> Ref:
@@ -378,8 +485,7 @@ def monitor(dest: Any) -> Ref:
     if target is None:
         me.put(Down(ref, dest, NOPROC))
     else:
-        target.monitored_by[ref] = me
-        me.monitors[ref] = target
+        me.watch(ref, target)
     return ref
 
 
@@ -389,16 +495,10 @@ def demonitor(ref: Ref, flush: bool = False) -> bool:
     Returns True if the monitor was active (so no Down had been sent for it).
     """
     me = _me()
-    target = me.monitors.pop(ref, None)
-    if target is not None:
-        target.monitored_by.pop(ref, None)
+    active = me.unwatch(ref)
     if flush:
-        mb = me.mailbox
-        for i in range(len(mb) - 1, -1, -1):
-            m = mb[i]
-            if type(m) is Down and m.ref == ref:
-                del mb[i]
-    return target is not None
+        me.remove_matching(lambda m: type(m) is Down and m.ref == ref)
+    return active
 
 
 def exit(dest: Any, reason: Any) -> None:
@@ -413,7 +513,7 @@ def exit(dest: Any, reason: Any) -> None:
     if proc is None:
         if type(dest) is Pid:
             return
-        raise NoProcess(dest, "send an exit signal to")
+        raise _no_process(dest, "send an exit signal to")
     me = _current()
     proc.signal(me.pid if me is not None else None, reason, from_link=False)
     if proc is me and proc.pending_exit is not None and not proc.external:
@@ -432,9 +532,9 @@ def is_alive(dest: Any) -> bool:
     """True if `dest` (pid, name or via-name) is a process that has not exited."""
     try:
         proc = _resolve(dest)
-    except TypeError:
+    except (TypeError, ValueError):
         return False
-    return proc is not None and proc.pending_exit is None and not proc.exiting
+    return proc is not None and not proc.stopping
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,6 +549,7 @@ class ProcessInfo:
     monitored_by: tuple[Pid, ...]
     trap_exit: bool
     helpers: int
+    timers: int
 
 
 def process_info(dest: Any) -> ProcessInfo | None:
@@ -465,4 +566,5 @@ def process_info(dest: Any) -> ProcessInfo | None:
         monitored_by=tuple(sorted(p.pid for p in proc.monitored_by.values())),
         trap_exit=proc.trap_exit,
         helpers=len(proc.helpers),
+        timers=len(proc.timers),
     )

@@ -99,15 +99,15 @@ class Registry(GenServer):
         self._table.setdefault(key, []).append((proc.pid, value))
         keys_of = self._by_pid.get(proc.pid)
         if keys_of is None:
+            # its first key: follow its exit, and link it to the registry (see the class doc)
             keys_of = self._by_pid[proc.pid] = []
-            proc.on_exit.append(self._on_exit)
+            proc.add_exit_callback(self._on_exit)
             me = self._proc
-            if me is not None and me is not proc:
-                proc.links.add(me)
-                me.links.add(proc)
+            if me is not None:
+                proc.link_with(me)
         keys_of.append(key)
 
-    def _unregister(self, pid: Pid, key: Any) -> None:
+    def _drop(self, pid: Pid, key: Any) -> None:
         entries = self._table.get(key)
         if entries:
             kept = [e for e in entries if e[0] != pid]
@@ -115,20 +115,24 @@ class Registry(GenServer):
                 self._table[key] = kept
             else:
                 del self._table[key]
-        keys_of = self._by_pid.get(pid)
-        if keys_of is not None:
-            self._by_pid[pid] = [k for k in keys_of if k != key]
 
-    def _unlink_if_done(self, proc: _Process) -> None:
-        """Drop the link of a process that has unregistered its last key."""
-        me = self._proc
-        if not self._by_pid.get(proc.pid) and me is not None:
-            proc.links.discard(me)
-            me.links.discard(proc)
+    def _unregister(self, proc: _Process, key: Any) -> None:
+        """Remove `proc`'s entries under `key`; after its last key, forget it altogether."""
+        self._drop(proc.pid, key)
+        keys_of = self._by_pid.get(proc.pid)
+        if keys_of is None:
+            return
+        keys_of[:] = [k for k in keys_of if k != key]
+        if not keys_of:
+            del self._by_pid[proc.pid]
+            proc.remove_exit_callback(self._on_exit)
+            me = self._proc
+            if me is not None:
+                proc.unlink_from(me)
 
     def _on_exit(self, pid: Pid, _reason: Any) -> None:
         for key in set(self._by_pid.pop(pid, ())):
-            self._unregister(pid, key)
+            self._drop(pid, key)
 
     def _lookup(self, key: Any) -> list[tuple[Pid, Any]]:
         rt = _rt()
@@ -160,10 +164,7 @@ def register(registry: Any, key: Any, value: Any = None) -> None:
 
 def unregister(registry: Any, key: Any) -> None:
     """Remove the calling process's entries under `key`. Unknown keys are ignored."""
-    reg = _registry(registry)
-    me = _me()
-    reg._unregister(me.pid, key)
-    reg._unlink_if_done(me)
+    _registry(registry)._unregister(_me(), key)
 
 
 def lookup(registry: Any, key: Any) -> list[tuple[Pid, Any]]:
@@ -203,17 +204,29 @@ class Via:
     key: Any
 
     def whereis(self) -> Pid | None:
+        """The pid registered under this name, or None.
+
+        Raises TypeError if the registry has duplicate keys: a Via name must name one process.
+        """
         reg = _resolve(self.registry)
         if reg is None or not isinstance(reg.behaviour, Registry):
             return None
+        self._check_unique(reg.behaviour)
         entries = reg.behaviour._lookup(self.key)
         return entries[0][0] if entries else None
+
+    def _check_unique(self, reg: Registry) -> None:
+        if reg.mode != "unique":
+            raise TypeError(
+                f"{self!r} names a process through {self.registry!r}, whose keys are duplicate; "
+                "Via names need a Registry started with keys='unique' (to reach every process "
+                "under a duplicate key, use otpy.registry.dispatch)"
+            )
 
     def register(self, pid: Pid) -> None:
         """Register `pid` under this name (used by ``start_link(name=Via(...))``)."""
         reg = _registry(self.registry)
-        if reg.mode != "unique":
-            raise TypeError(f"Via names need a unique registry; {self.registry!r} is duplicate")
+        self._check_unique(reg)
         proc = _lookup(pid, "register")
         try:
             reg._register(proc, self.key, None)

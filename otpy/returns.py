@@ -6,7 +6,18 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Ignore", "NoReply", "Ok", "Reply", "Stop"]
+__all__ = [
+    "CallResult",
+    "CastResult",
+    "ContinueResult",
+    "Ignore",
+    "InfoResult",
+    "InitResult",
+    "NoReply",
+    "Ok",
+    "Reply",
+    "Stop",
+]
 
 class _NotSet:
     """Marks an optional field left unset (``continue_``, ``reply``)."""
@@ -51,29 +62,39 @@ def _fast_init(cls: type) -> type:
 @_fast_init
 @dataclass(frozen=True, slots=True)
 class Ok:
-    """``{:ok, state}`` from ``init``; ``continue_`` runs ``handle_continue`` before any message."""
+    """``{:ok, state}`` from ``init``; ``continue_`` runs ``handle_continue`` before any message;
+    ``timeout`` (seconds) delivers ``"timeout"`` to ``handle_info`` if no message comes first."""
 
     state: Any
     continue_: Any = field(default=_NO_CONTINUE, kw_only=True)
+    timeout: float | None = field(default=None, kw_only=True)
 
 
 @_fast_init
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """``{:reply, value, state}`` from ``handle_call``: answer the caller with `value`."""
+    """``{:reply, value, state}`` from ``handle_call``: answer the caller with `value`.
+
+    ``continue_`` and ``timeout`` as for :class:`NoReply`."""
 
     value: Any
     state: Any
     continue_: Any = field(default=_NO_CONTINUE, kw_only=True)
+    timeout: float | None = field(default=None, kw_only=True)
 
 
 @_fast_init
 @dataclass(frozen=True, slots=True)
 class NoReply:
-    """``{:noreply, state}``: carry on; from ``handle_call`` the reply comes later via ``reply``."""
+    """``{:noreply, state}``: carry on; from ``handle_call`` the reply comes later via ``reply``.
+
+    ``continue_=x`` runs ``handle_continue(x, state)`` before the next message. ``timeout=s``
+    (Elixir's ``{:noreply, state, timeout}``) delivers the message ``"timeout"`` to
+    ``handle_info`` if no other message arrives within `s` seconds. Give one or the other."""
 
     state: Any
     continue_: Any = field(default=_NO_CONTINUE, kw_only=True)
+    timeout: float | None = field(default=None, kw_only=True)
 
 
 @_fast_init
@@ -93,3 +114,15 @@ class Stop:
 @dataclass(frozen=True, slots=True)
 class Ignore:
     """``:ignore`` from ``init``: the process exits normally and ``start_link`` returns None."""
+
+
+#: What ``init`` may return.
+InitResult = Ok | Ignore | Stop
+#: What ``handle_call`` may return.
+CallResult = Reply | NoReply | Stop
+#: What ``handle_cast`` may return.
+CastResult = NoReply | Stop
+#: What ``handle_info`` may return.
+InfoResult = NoReply | Stop
+#: What ``handle_continue`` may return.
+ContinueResult = NoReply | Stop

@@ -32,7 +32,7 @@ count) and the supervisor terminates all its children in reverse order and exits
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from otpy._supervision import (
     ChildCounts,
@@ -42,16 +42,14 @@ from otpy._supervision import (
     ChildStartFailed,
     DuplicateChild,
     MaxChildren,
-    format_id,
 )
-from otpy._supervisor_server import Raise, SupervisorServer
+from otpy._supervisor_server import SupOp
+from otpy._supervisor_start import start_supervisor, supervisor_child_spec
+from otpy.behaviour import Behaviour
 from otpy.child_spec import ChildSpec, normalize_child
-from otpy.errors import StartError
 from otpy.genserver import call
-from otpy.genserver import start as _gs_start
-from otpy.genserver import start_link as _gs_start_link
 from otpy.returns import Ignore
-from otpy.supervisor_spec import Strategy, SupervisorSpec, check_children
+from otpy.supervisor_spec import Strategy, SupervisorSpec
 from otpy.values import Pid
 
 __all__ = [
@@ -84,17 +82,17 @@ def _child_ref(ref: Any) -> Any:
 
 
 async def _sup_call(sup: Any, op: str, arg: Any, timeout: float | None) -> Any:
-    value = await call(sup, (op, arg), timeout)
-    if type(value) is Raise:
-        raise value.error
-    return value
+    return await call(sup, SupOp(op, arg), timeout)
 
 
-class Supervisor:
+class Supervisor(Behaviour):
     """A supervisor: start it with children directly, or subclass it and define ``init``."""
 
+    callbacks = ("init",)
     #: Used when the class is given to another supervisor as a child.
     restart: Literal["permanent", "transient", "temporary"] = "permanent"
+    #: Whether this is a DynamicSupervisor (set by that class).
+    dynamic: ClassVar[bool] = False
 
     async def init(self, arg: Any) -> SupervisorSpec | Ignore:
         """Return ``SupervisorSpec(children, strategy=..., ...)``, or ``Ignore()``."""
@@ -121,9 +119,8 @@ class Supervisor:
         Raises StartError whose ``.reason`` is a ChildStartFailed (with ``.id`` and ``.reason``)
         if a child fails to start; the children already started are shut down first.
         """
-        return await _start_sup(
-            cls, arg, strategy, max_restarts, max_seconds, None, (), name, timeout, dynamic=False
-        )
+        flags = SupervisorSpec([], strategy, max_restarts, max_seconds)
+        return await start_supervisor(cls, Supervisor, arg, flags, name, timeout, link=True)
 
     @classmethod
     async def start(
@@ -137,19 +134,8 @@ class Supervisor:
         timeout: float | None = None,
     ) -> Pid | None:
         """Like :meth:`start_link`, without a link to the caller (a test fixture, a script)."""
-        return await _start_sup(
-            cls,
-            arg,
-            strategy,
-            max_restarts,
-            max_seconds,
-            None,
-            (),
-            name,
-            timeout,
-            dynamic=False,
-            link=False,
-        )
+        flags = SupervisorSpec([], strategy, max_restarts, max_seconds)
+        return await start_supervisor(cls, Supervisor, arg, flags, name, timeout, link=False)
 
     @classmethod
     def child_spec(cls, arg: Any = None, **overrides: Any) -> ChildSpec:
@@ -159,66 +145,6 @@ class Supervisor:
         return supervisor_child_spec(
             cls, arg, overrides, ("name", "strategy", "max_restarts", "max_seconds", "timeout")
         )
-
-
-def supervisor_child_spec(
-    cls: Any, arg: Any, overrides: dict[str, Any], flag_names: tuple[str, ...]
-) -> ChildSpec:
-    """The child spec of a supervisor class: start_link flags split from ChildSpec fields."""
-    flags = {k: overrides.pop(k) for k in flag_names if k in overrides}
-
-    async def start(a: Any) -> Pid | None:
-        pid: Pid | None = await cls.start_link(a, **flags)
-        return pid
-
-    fields: dict[str, Any] = {
-        "id": cls,
-        "start": (start, (arg,)),
-        "type": "supervisor",
-        "restart": cls.restart,
-    }
-    fields.update(overrides)
-    return ChildSpec(**fields)
-
-
-async def _start_sup(
-    cls: type,
-    arg: Any,
-    strategy: Strategy,
-    max_restarts: int,
-    max_seconds: float,
-    max_children: int | None,
-    extra: tuple[Any, ...],
-    name: Any,
-    timeout: float | None,
-    dynamic: bool,
-    link: bool = True,
-) -> Pid | None:
-    base = _base_of(cls)
-    direct = None
-    if cls is base:
-        children = arg if arg is not None else []
-        if dynamic and children:
-            raise TypeError("a DynamicSupervisor starts with no children; use start_child")
-        if not isinstance(children, list | tuple):
-            raise TypeError(f"Supervisor.start_link takes a list of children, not {children!r}")
-        direct = SupervisorSpec(
-            list(children), strategy, max_restarts, max_seconds, max_children, extra
-        )
-        # a bad or repeated child is the caller's mistake: raise it here, not as a StartError
-        check_children(direct.children, format_id(name) if name is not None else base.__name__)
-    try:
-        return await (_gs_start_link if link else _gs_start)(
-            SupervisorServer, (cls, arg, direct, dynamic), name=name, timeout=timeout
-        )
-    except StartError as e:
-        raise StartError(e.reason, cls.__qualname__) from None
-
-
-def _base_of(cls: type) -> type:
-    from otpy.dynamic_supervisor import DynamicSupervisor
-
-    return DynamicSupervisor if issubclass(cls, DynamicSupervisor) else Supervisor
 
 
 # -- API functions ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from otpy._checks import check_count, check_duration
 from otpy._supervision import format_id
 from otpy.child_spec import ChildSpec, normalize_child
 
@@ -30,18 +31,10 @@ class SupervisorSpec:
     def __post_init__(self) -> None:
         if self.strategy not in _STRATEGIES:
             raise ValueError(f"strategy must be one of {_STRATEGIES}, not {self.strategy!r}")
-        if (
-            isinstance(self.max_restarts, bool)
-            or not isinstance(self.max_restarts, int)
-            or self.max_restarts < 0
-        ):
-            raise ValueError(f"max_restarts must be an int >= 0, not {self.max_restarts!r}")
-        if not isinstance(self.max_seconds, int | float) or self.max_seconds <= 0:
+        check_count(self.max_restarts, "max_restarts")
+        if check_duration(self.max_seconds, "max_seconds") <= 0:
             raise ValueError(f"max_seconds must be a number > 0, not {self.max_seconds!r}")
-        if self.max_children is not None and (
-            not isinstance(self.max_children, int) or self.max_children < 0
-        ):
-            raise ValueError(f"max_children must be an int >= 0 or None, not {self.max_children!r}")
+        check_count(self.max_children, "max_children", allow_none=True)
         if not isinstance(self.extra_arguments, tuple):
             raise TypeError(f"extra_arguments must be a tuple, not {self.extra_arguments!r}")
 

@@ -157,9 +157,9 @@ async def test_call_with_a_bad_timeout_raises_type_error_without_sending_the_req
     await otpy.stop(pid)
 
 
-async def test_call_with_a_nan_timeout_raises_type_error_without_sending_the_request() -> None:
+async def test_call_with_a_nan_timeout_raises_value_error_without_sending_the_request() -> None:
     pid = await Counter.start_link(0)
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="finite"):
         await otpy.call(pid, "inc", timeout=float("nan"))
     assert await otpy.call(pid, "get") == 0
     await otpy.stop(pid)

@@ -1,8 +1,8 @@
 """What the runtime keeps: nothing of a finished event loop, and no answered call.
 
 These count objects, with weak references, `gc.collect()` and otpy's private structures (a
-runtime's deadline queues): never time or memory totals. `_runtime._runtimes` maps loops to
-runtimes weakly, so a loop that dies leaves it.
+runtime's deadline queues): never time or memory totals. `_runtime._runtimes` drops the
+runtimes of closed loops whenever a new loop starts using otpy.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import otpy
 from otpy import From, GenServer, NoReply, Reply
-from otpy._runtime import _rt
+from otpy._runtime import _IDLE_KEPT, _rt
 
 from .support import wait_msg
 
@@ -62,9 +62,34 @@ async def test_answered_calls_are_not_kept_behind_a_pending_call_with_the_same_t
         assert await otpy.call(server, i, timeout) == i
 
     queue = _rt().timeouts.queues[timeout]
-    answered = sum(1 for _, fut, _, _ in queue if fut.done())
-    assert answered < n // 2  # dropped as the queue grows, not kept until the head expires
+    assert sum(1 for entry in queue if entry) == 1  # answered calls pin nothing: only "park"
+    assert len(queue) < n // 2  # and their emptied entries are compacted away as it grows
     assert not parked.done()
     parked.cancel()
     await asyncio.gather(parked, return_exceptions=True)
+    await otpy.stop(server)
+
+
+class Big:
+    """A reply that reports when it is freed."""
+
+
+async def test_answered_calls_with_distinct_timeouts_leave_no_timer_and_no_reply_behind() -> None:
+    # Computed timeouts (a deadline minus now) are all different: each used to keep a queue, a
+    # live loop timer and the reply until it expired.
+    server = await Parks.start_link(otpy.self_pid())
+    timeouts = _rt().timeouts
+    before = (len(timeouts.queues), len(timeouts.timers))
+    replies = []
+    for i in range(2000):
+        big = Big()
+        replies.append(weakref.ref(big))
+        assert await otpy.call(server, big, 1000.0 + i / 7) is big
+        del big
+    gc.collect()
+    # at most the few most recently emptied queues stay, with their timers, for reuse
+    assert len(timeouts.queues) <= before[0] + _IDLE_KEPT
+    assert len(timeouts.timers) <= before[1] + _IDLE_KEPT
+    # all freed, but the last: the server's loop still holds the message it handled last
+    assert sum(1 for ref in replies if ref() is not None) <= 1
     await otpy.stop(server)
