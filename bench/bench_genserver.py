@@ -1,7 +1,16 @@
-"""GenServer call and cast throughput, each as a ratio to a raw asyncio floor measured in this run.
+"""GenServer and mailbox throughput, each as a ratio to a raw asyncio floor measured in this run.
 
-The floor for ``call`` is an asyncio.Queue plus a Future answered by a plain task; for ``cast``
-it is the same queue with no reply. Run with ``make bench``; nothing here is a test.
+- call: one Future per request through an ``asyncio.Queue`` to a task that sets its result.
+- cast: ``put_nowait`` of the message itself into an ``asyncio.Queue`` whose consumer only counts.
+- deliver / deliver_nowait: a producer task hands items to a process that ``receive``-s them,
+  against a producer doing ``await q.put(x)`` into an ``asyncio.Queue(maxsize)`` and a consumer
+  doing ``await q.get()``.
+- fairness: a server handling 300,000 self-sent messages (Elixir's ``send(self(), :work)``), with
+  the fairness slice (``otpy.FAIR_SLICE``) and without it: the throughput and the worst lateness
+  of a 1 ms timer meanwhile.
+
+Rounds are interleaved so that drift in machine load hits both sides alike; medians are shown.
+Run with ``make bench``; nothing here is a test.
 """
 
 from __future__ import annotations
@@ -12,10 +21,14 @@ import time
 from typing import Any
 
 import otpy
+import otpy.genserver
 from otpy import GenServer, NoReply, Ok, Reply
 
 CALLS = 50_000
 CASTS = 200_000
+ITEMS = 200_000
+WORK = 300_000
+BOUND = 64
 ROUNDS = 5
 
 
@@ -30,43 +43,53 @@ class Echo(GenServer):
         return NoReply(state + 1)
 
 
-async def raw_server(queue: asyncio.Queue[Any]) -> None:
-    state = 0
-    while True:
-        _request, fut = await queue.get()
-        if fut is None:
-            state += 1
-        elif not fut.done():
-            fut.set_result(state)
+# -- call and cast ----------------------------------------------------------------------------
 
 
-async def raw_calls(n: int) -> float:
+async def floor_calls(n: int) -> float:
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    task = asyncio.create_task(raw_server(queue))
+    queue: asyncio.Queue[asyncio.Future[None]] = asyncio.Queue()
+
+    async def server() -> None:
+        while True:
+            fut = await queue.get()
+            fut.set_result(None)
+
+    task = asyncio.create_task(server())
+    await asyncio.sleep(0)
     t0 = time.perf_counter()
     for _ in range(n):
         fut = loop.create_future()
-        queue.put_nowait(("get", fut))
+        queue.put_nowait(fut)
         await fut
-    elapsed = time.perf_counter() - t0
+    rate = n / (time.perf_counter() - t0)
     task.cancel()
-    return n / elapsed
+    return rate
 
 
-async def raw_casts(n: int) -> float:
+async def floor_casts(n: int) -> float:
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    task = asyncio.create_task(raw_server(queue))
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    done: asyncio.Future[None] = loop.create_future()
+
+    async def consumer() -> None:
+        count = 0
+        while True:
+            await queue.get()
+            count += 1
+            if count == n:
+                done.set_result(None)
+                return
+
+    task = asyncio.create_task(consumer())
+    await asyncio.sleep(0)
     t0 = time.perf_counter()
     for _ in range(n):
-        queue.put_nowait(("inc", None))
-    fut = loop.create_future()
-    queue.put_nowait(("get", fut))
-    await fut
-    elapsed = time.perf_counter() - t0
-    task.cancel()
-    return n / elapsed
+        queue.put_nowait("inc")
+    await done
+    rate = n / (time.perf_counter() - t0)
+    await task
+    return rate
 
 
 async def otpy_calls(n: int) -> float:
@@ -74,9 +97,9 @@ async def otpy_calls(n: int) -> float:
     t0 = time.perf_counter()
     for _ in range(n):
         await otpy.call(pid, "get")
-    elapsed = time.perf_counter() - t0
+    rate = n / (time.perf_counter() - t0)
     await otpy.stop(pid)
-    return n / elapsed
+    return rate
 
 
 async def otpy_casts(n: int) -> float:
@@ -84,31 +107,154 @@ async def otpy_casts(n: int) -> float:
     t0 = time.perf_counter()
     for _ in range(n):
         otpy.cast(pid, "inc")
-    await otpy.call(pid, "get")
-    elapsed = time.perf_counter() - t0
+    await otpy.call(pid, "get", timeout=None)
+    rate = n / (time.perf_counter() - t0)
     await otpy.stop(pid)
-    return n / elapsed
+    return rate
+
+
+# -- bounded hand-offs -------------------------------------------------------------------------
+
+
+async def floor_handoff(n: int) -> float:
+    queue: asyncio.Queue[int] = asyncio.Queue(BOUND)
+
+    async def consumer() -> None:
+        for _ in range(n):
+            await queue.get()
+
+    task = asyncio.create_task(consumer())
+    t0 = time.perf_counter()
+    for i in range(n):
+        await queue.put(i)
+    await task
+    return n / (time.perf_counter() - t0)
+
+
+async def _receiver(n: int, done: asyncio.Future[None]) -> None:
+    for _ in range(n):
+        await otpy.receive()
+    done.set_result(None)
+
+
+async def otpy_deliver(n: int) -> float:
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    pid = otpy.spawn(_receiver, n, done)
+    t0 = time.perf_counter()
+    for i in range(n):
+        await otpy.deliver(pid, i, BOUND)
+    await done
+    return n / (time.perf_counter() - t0)
+
+
+async def otpy_deliver_nowait(n: int) -> float:
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    pid = otpy.spawn(_receiver, n, done)
+    t0 = time.perf_counter()
+    for i in range(n):
+        if not otpy.deliver_nowait(pid, i, BOUND):
+            await otpy.deliver(pid, i, BOUND)  # full: wait for room, as q.put would
+    await done
+    return n / (time.perf_counter() - t0)
+
+
+# -- fairness -----------------------------------------------------------------------------------
+
+
+class Worker(GenServer):
+    """Works through `n` self-sent messages, then answers the waiting call."""
+
+    async def handle_info(self, msg: Any, state: Any) -> NoReply:
+        n, from_ = msg
+        if n:
+            otpy.send(self.pid, (n - 1, from_))
+        else:
+            otpy.reply(from_, None)
+        return NoReply(state)
+
+    async def handle_call(self, request: Any, from_: otpy.From, state: Any) -> NoReply:
+        otpy.send(self.pid, (request, from_))
+        return NoReply(state)
+
+
+async def work_with_timer(n: int, fair: bool) -> tuple[float, float]:
+    """(messages/s, worst lateness of a 1 ms timer in ms) while a server does `n` messages."""
+    loop = asyncio.get_running_loop()
+    saved = otpy.genserver.FAIR_SLICE
+    if not fair:
+        otpy.genserver.FAIR_SLICE = 10**9
+    worst = 0.0
+    stop = False
+
+    async def ticker() -> None:
+        nonlocal worst
+        while not stop:
+            due = loop.time() + 0.001
+            await asyncio.sleep(0.001)
+            worst = max(worst, loop.time() - due)
+
+    try:
+        pid = await Worker.start(None)
+        tick = asyncio.create_task(ticker())
+        await asyncio.sleep(0.002)  # let the ticker settle into its rhythm
+        worst = 0.0
+        t0 = time.perf_counter()
+        await otpy.call(pid, n, timeout=None)
+        rate = n / (time.perf_counter() - t0)
+        stop = True
+        await tick
+        await otpy.stop(pid)
+    finally:
+        otpy.genserver.FAIR_SLICE = saved
+    return rate, worst * 1000
 
 
 async def main() -> None:
-    results: dict[str, list[float]] = {k: [] for k in ("raw_call", "call", "raw_cast", "cast")}
-    for _ in range(ROUNDS):  # interleaved, so drift in machine load hits both sides alike
-        results["raw_call"].append(await raw_calls(CALLS))
-        results["call"].append(await otpy_calls(CALLS))
-        results["raw_cast"].append(await raw_casts(CASTS))
-        results["cast"].append(await otpy_casts(CASTS))
-    med = {k: statistics.median(v) for k, v in results.items()}
-    print(f"GenServer benchmark (median of {ROUNDS} rounds, default asyncio loop)")
-    print(f"  raw floor call  (Queue + Future): {med['raw_call']:>12,.0f} round trips/s")
+    keys = (
+        "floor_call", "call", "floor_cast", "cast",
+        "floor_handoff", "deliver", "deliver_nowait",
+        "fair_rate", "unfair_rate", "fair_stall", "unfair_stall",
+    )  # fmt: skip
+    r: dict[str, list[float]] = {k: [] for k in keys}
+    for _ in range(ROUNDS):
+        r["floor_call"].append(await floor_calls(CALLS))
+        r["call"].append(await otpy_calls(CALLS))
+        r["floor_cast"].append(await floor_casts(CASTS))
+        r["cast"].append(await otpy_casts(CASTS))
+        r["floor_handoff"].append(await floor_handoff(ITEMS))
+        r["deliver"].append(await otpy_deliver(ITEMS))
+        r["deliver_nowait"].append(await otpy_deliver_nowait(ITEMS))
+        rate, stall = await work_with_timer(WORK, fair=True)
+        r["fair_rate"].append(rate)
+        r["fair_stall"].append(stall)
+        rate, stall = await work_with_timer(WORK, fair=False)
+        r["unfair_rate"].append(rate)
+        r["unfair_stall"].append(stall)
+    m = {k: statistics.median(v) for k, v in r.items()}
+
+    def row(label: str, value: float, unit: str, floor: str | None, target: str = "") -> None:
+        ratio = f"   ratio {value / m[floor]:.2f}x" if floor else ""
+        print(f"  {label:<44}: {value:>12,.0f} {unit}{ratio}{target}")
+
+    print(f"GenServer and mailbox benchmark (median of {ROUNDS} rounds, default asyncio loop)")
+    row("floor call (Future through a Queue)", m["floor_call"], "round trips/s", None)
+    row("otpy.call", m["call"], "round trips/s", "floor_call", " (target >= 0.65x)")
+    row("floor cast (Queue.put_nowait, counting task)", m["floor_cast"], "messages/s", None)
+    row("otpy.cast", m["cast"], "messages/s", "floor_cast", " (target >= 0.5x)")
+    row(f"floor hand-off (Queue({BOUND}) put/get)", m["floor_handoff"], "items/s", None)
+    row("otpy.deliver -> receive", m["deliver"], "items/s", "floor_handoff", " (aim >= 0.9x)")
+    row("otpy.deliver_nowait -> receive", m["deliver_nowait"], "items/s", "floor_handoff",
+        " (aim >= 0.9x)")  # fmt: skip
+    print(f"  fairness, {WORK:,} self-sent messages with a 1 ms timer running:")
     print(
-        f"  otpy.call                       : {med['call']:>12,.0f} round trips/s"
-        f"   ratio {med['call'] / med['raw_call']:.2f}x (target >= 0.65x)"
+        f"    with FAIR_SLICE={otpy.FAIR_SLICE:<5}: {m['fair_rate']:>12,.0f} messages/s, "
+        f"worst timer lateness {m['fair_stall']:.1f} ms"
     )
-    print(f"  raw floor cast  (Queue)         : {med['raw_cast']:>12,.0f} messages/s")
     print(
-        f"  otpy.cast                       : {med['cast']:>12,.0f} messages/s"
-        f"   ratio {med['cast'] / med['raw_cast']:.2f}x (target >= 0.5x)"
+        f"    without it      : {m['unfair_rate']:>12,.0f} messages/s, "
+        f"worst timer lateness {m['unfair_stall']:.1f} ms"
     )
+    print(f"    cost of fairness: {1 - m['fair_rate'] / m['unfair_rate']:+.1%} throughput")
 
 
 if __name__ == "__main__":

@@ -292,6 +292,10 @@ class _Process:
             return msg._delivered()
         return msg
 
+    def queue_len(self) -> Callable[[], int]:
+        """A callable returning the mailbox's length (the deque's own ``__len__``)."""
+        return self.mailbox.__len__
+
     def messages(self) -> Iterator[Any]:
         """The queued messages, oldest first, as ``receive`` would see them."""
         for m in self.mailbox:

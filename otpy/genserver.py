@@ -284,10 +284,11 @@ def _fail_start(proc: _Process, ack: asyncio.Future[Any], error: BaseException) 
 async def _serve(cls: type[GenServer], arg: Any, name: Any, ack: asyncio.Future[Any]) -> None:
     proc = _current()
     assert proc is not None
+    label = proc.label or cls.__qualname__  # a behaviour's host is labelled with its module
     try:
         server = cls()
     except Exception as e:  # a failing constructor fails the start, like a failing init
-        _fail_start(proc, ack, StartError(e, cls.__qualname__))
+        _fail_start(proc, ack, StartError(e, label))
         raise
     server.pid = proc.pid
     proc.behaviour = server
@@ -300,7 +301,7 @@ async def _serve(cls: type[GenServer], arg: Any, name: Any, ack: asyncio.Future[
             # A taken name raises AlreadyStarted in the caller; any other failure to register
             # (a Via naming a registry that is not running, or a duplicate one) a StartError.
             _fail_start(
-                proc, ack, e if isinstance(e, AlreadyStarted) else StartError(e, cls.__qualname__)
+                proc, ack, e if isinstance(e, AlreadyStarted) else StartError(e, label)
             )
             return
     ret: Any
@@ -308,7 +309,7 @@ async def _serve(cls: type[GenServer], arg: Any, name: Any, ack: asyncio.Future[
         ret = await server.init(arg)
     except (Exception, ExitProcess) as e:
         reason = e.reason if isinstance(e, ExitProcess) else e
-        _fail_start(proc, ack, StartError(reason, cls.__qualname__))
+        _fail_start(proc, ack, StartError(reason, label))
         raise
     rtype = type(ret)
     if rtype is Ok:
@@ -319,11 +320,11 @@ async def _serve(cls: type[GenServer], arg: Any, name: Any, ack: asyncio.Future[
             ack.set_result(None)
         return
     elif rtype is Stop:
-        _fail_start(proc, ack, StartError(ret.reason, cls.__qualname__))
+        _fail_start(proc, ack, StartError(ret.reason, label))
         raise ExitProcess(ret.reason)
     else:
         bad = BadReturn(cls, "init", ret, _INIT_RETURNS)
-        _fail_start(proc, ack, StartError(bad, cls.__qualname__))
+        _fail_start(proc, ack, StartError(bad, label))
         raise bad
     if tmo is not None:
         _check_idle(cls, "init", ret, cont, tmo)

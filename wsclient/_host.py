@@ -1,0 +1,813 @@
+"""The client's process: the host that runs a :class:`~wsclient.WebsocketClient` subclass.
+
+One process per client. Its helper task (one per connection) dials, then parks in aiohttp's
+``receive()`` and hands what it gets to the process, which takes every other frame that aiohttp
+has already parsed straight from its buffer, between looks at its mailbox: one mailbox hop per
+batch, not per frame. Calls, casts and timers are served between frames; every
+``_DRAIN_SLICE`` frames the process yields to the event loop.
+
+The connection's state (attempts, backoff, heartbeat and close deadlines) lives in a
+:class:`~wsclient.state.Machine`; every message and timer of a connection carries its number,
+so nothing from an old connection can act on a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from typing import Any
+
+import aiohttp
+import structlog
+
+import otpy
+from otpy import NoReply
+from otpy import Stop as OtpyStop
+from otpy.behaviour import BehaviourServer, reply_error
+from wsclient import _session
+from wsclient._redact import Redactor
+from wsclient.connection import (
+    BINARY,
+    CLOSE,
+    ERROR,
+    PING,
+    PONG,
+    TEXT,
+    ConnectStatus,
+    ReadPause,
+    _Refused,
+    abort,
+    close_frame,
+    dial,
+    fast_reader,
+    finish,
+    send_close,
+    send_frames,
+)
+from wsclient.errors import NotConnected
+from wsclient.frames import (
+    Binary,
+    CloseFrame,
+    Ping,
+    Pong,
+    Text,
+    check_close_code,
+    check_outgoing,
+    close_code_error,
+)
+from wsclient.options import Options
+from wsclient.reasons import (
+    ConnectFailed,
+    Disconnected,
+    GaveUp,
+    HandshakeRejected,
+    HeartbeatTimeout,
+    LocalClosed,
+    ProtocolError,
+    RemoteClosed,
+    TransportError,
+)
+from wsclient.results import Close, Ok, Reconnect, Reply, Stop
+from wsclient.state import Machine
+from wsclient.stats import Stats
+from wsclient.url import ClientURL
+
+__all__ = ["ClientHost", "Start"]
+
+#: Frames handled in a row before the process yields to the event loop once.
+_DRAIN_SLICE = 256
+
+_CONNECT_RESULTS = "Ok(state), Reply(frames, state), Close(state, ...), Stop(reason, state)"
+_DISCONNECT_RESULTS = "Ok(state), Reconnect(state, after=None), Stop(reason, state)"
+_FRAME_RESULTS = (
+    "Ok(state), Reply(frames, state), Close(state, ...), Reconnect(state, after=None), "
+    "Stop(reason, state)"
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Start:
+    """The host's start argument."""
+
+    url: ClientURL
+    opts: Options
+    arg: Any
+
+
+# -- the host's own messages (private types: no user message can be one) --------------------
+
+
+class _Opened:
+    __slots__ = ("conn", "status", "ws")
+
+    def __init__(self, conn: int, ws: aiohttp.ClientWebSocketResponse, status: Any) -> None:
+        self.conn, self.ws, self.status = conn, ws, status
+
+
+class _DialFailed:
+    __slots__ = ("conn", "reason")
+
+    def __init__(self, conn: int, reason: Any) -> None:
+        self.conn, self.reason = conn, reason
+
+
+class _Batch:
+    """A message from aiohttp's ``receive()``, handed over by the connection's helper."""
+
+    __slots__ = ("conn", "msg")
+
+    def __init__(self, conn: int, msg: Any) -> None:
+        self.conn, self.msg = conn, msg
+
+
+class _Drain:
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: int) -> None:
+        self.conn = conn
+
+
+class _Retry:
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: int) -> None:
+        self.conn = conn
+
+
+class _Beat:
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: int) -> None:
+        self.conn = conn
+
+
+class _CloseDeadline:
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: int) -> None:
+        self.conn = conn
+
+
+# -- the calls the host answers itself ----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SendFrames:
+    frames: list[Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConnectReq:
+    start: bool  # False: only wait for the attempt under way (connect="sync")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CloseReq:
+    code: int
+    reason: str
+
+
+class StatsReq:
+    __slots__ = ()
+
+
+_END = frozenset({CLOSE, ERROR, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING})
+
+
+class ClientHost(BehaviourServer):
+    """The process of one websocket client."""
+
+    async def init_module(self, arg: Start) -> Any:
+        self.url = arg.url
+        self.opts = opts = arg.opts
+        self.redactor = Redactor(arg.url, opts)
+        loop = asyncio.get_running_loop()
+        self.clock = loop.time
+        self.machine = Machine(
+            opts.backoff,
+            ping_interval=opts.ping_interval,
+            ping_timeout=opts.ping_timeout,
+            close_timeout=opts.close_timeout,
+            clock=loop.time,
+        )
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.buf: Any = None
+        self.pause: ReadPause | None = None
+        self.go: asyncio.Event | None = None
+        self.helper: asyncio.Task[None] | None = None
+        self.beat: otpy.TimerRef | None = None
+        self.retry: otpy.TimerRef | None = None
+        self.retry_at: float | None = None
+        self.deadline: otpy.TimerRef | None = None
+        self.close_sent: tuple[int | None, str] = (1000, "")
+        self.connect_waiters: list[otpy.From] = []
+        self.close_waiters: list[otpy.From] = []
+        self.frames_in = self.bytes_in = self.frames_out = self.bytes_out = 0
+        self.connected_since: float | None = None
+        self.last_disconnect: str | None = None
+        self.probe = otpy.mailbox_probe()
+        me = otpy.process_info(self.pid)
+        who = me.names[0] if me is not None and me.names else repr(self.pid)
+        self.log = structlog.get_logger("wsclient").bind(
+            client=who, url=self.url.display, module=type(self.module).__qualname__
+        )
+        if opts.session is None:
+            self.session = _session.acquire()
+            otpy.start_task(self._keep_shared_session(self.session))
+        else:
+            self.session = opts.session
+        ret = await self.module.init(arg.arg)
+        if type(ret) is Ok:
+            self._connect()
+            return otpy.Ok(ret.state)
+        if type(ret) is Stop:
+            return otpy.Stop(ret.reason, ret.state)
+        raise self.bad_return("init", ret, "Ok(state), Stop(reason, state)")
+
+    @staticmethod
+    async def _keep_shared_session(session: aiohttp.ClientSession) -> None:
+        """Holds the shared session for this process; lets it go when the process exits
+        (a kill included: helpers are cancelled then too)."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            _session.release(session)
+
+    # -- connecting ---------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        self._cancel(self.retry)
+        self.retry = None
+        self.retry_at = None
+        conn = self.machine.begin_connect()
+        self.log.info("ws_connecting", attempt=self.machine.attempt + 1)
+        self.go = asyncio.Event()
+        self.helper = otpy.start_task(
+            self._connection(conn, self.go), name=f"wsclient connection {conn} of {self.pid!r}"
+        )
+
+    async def _connection(self, conn: int, go: asyncio.Event) -> None:
+        """The connection's helper: dial, then hand over what ``receive()`` gets, one batch at
+        a time. Cancelled (its owner exiting, or the connection dropped), it drops the socket."""
+        ws: aiohttp.ClientWebSocketResponse | None = None
+        try:
+            try:
+                ws, status = await dial(self.session, self.url, self.opts)
+            except _Refused as e:
+                otpy.send(self.pid, _DialFailed(conn, e.reason))
+                return
+            otpy.send(self.pid, _Opened(conn, ws, status))
+            while True:
+                go.clear()
+                msg = await ws.receive()
+                otpy.send(self.pid, _Batch(conn, msg))
+                await go.wait()
+                if msg[0] in _END:
+                    await asyncio.Event().wait()  # the owner finishes the close, then cancels
+        except BaseException:
+            if ws is not None:
+                abort(ws)
+            raise
+
+    async def _opened(self, msg: _Opened, state: Any) -> Any:
+        if not self.machine.opened(msg.conn):
+            abort(msg.ws)  # an attempt that was given up (closed, or a newer one won)
+            return NoReply(state)
+        ws = self.ws = msg.ws
+        self.buf = fast_reader(ws)
+        self.pause = ReadPause(ws, self.opts.max_queue) if self.buf is not None else None
+        self.connected_since = time.time()
+        self.log.info("ws_connected", subprotocol=msg.status.subprotocol)
+        self._schedule_beat(msg.conn)
+        status: ConnectStatus = msg.status
+        for w in self.connect_waiters:
+            otpy.reply(w, status)
+        self.connect_waiters.clear()
+        ret = await self.module.handle_connect(status, state)
+        t = type(ret)
+        if t is Ok:
+            return NoReply(ret.state)
+        if t is Reply or t is Close or t is Stop:
+            return await self._apply("handle_connect", ret)
+        raise self.bad_return("handle_connect", ret, _CONNECT_RESULTS)
+
+    # -- receiving ------------------------------------------------------------------------------
+
+    async def _batch(self, msg: _Batch, state: Any) -> Any:
+        conn = msg.conn
+        if self.ws is None or conn != self.machine.conn:
+            return NoReply(state)  # from a connection that is gone
+        m = msg.msg
+        t = m[0]
+        self.machine.received()
+        if t is TEXT or t is BINARY:
+            self.frames_in += 1
+            self.bytes_in += len(m[1])
+            ret = await self.module.handle_frame(Text(m[1]) if t is TEXT else Binary(m[1]), state)
+            if type(ret) is Ok:
+                state = ret.state
+            else:
+                res = await self._apply("handle_frame", ret)
+                if type(res) is not NoReply or not self._current(conn):
+                    return res
+                state = res.state
+            return await self._drain(conn, state)
+        if t is PING or t is PONG:
+            return await self._control(conn, m, state)
+        if t is CLOSE:
+            return await self._remote_close(conn, m, state)
+        if t is ERROR:
+            exc = m[1]
+            code = getattr(exc, "code", 1002)
+            return await self._lost(ProtocolError(self.redactor.text(str(exc)), code), state)
+        # CLOSED or CLOSING: the transport is gone
+        if self.machine.state == "closing":
+            code, reason = self.close_sent
+            return await self._lost(LocalClosed(code, reason), state)
+        err = self.ws.exception() if self.ws is not None else None
+        return await self._lost(
+            TransportError(self.redactor.error(err) if err is not None else None), state
+        )
+
+    async def _control(self, conn: int, m: Any, state: Any) -> Any:
+        ws = self.ws
+        assert ws is not None
+        data = m[1]
+        if m[0] is PING:
+            try:
+                await ws.pong(data)  # at once, before the callback sees it
+            except (ConnectionError, aiohttp.ClientError) as e:
+                return await self._lost(TransportError(self.redactor.error(e)), state)
+            frame: Any = Ping(data)
+        else:
+            frame = Pong(data)
+        self.frames_in += 1
+        ret = await self.module.handle_frame(frame, state)
+        if type(ret) is Ok:
+            state = ret.state
+        else:
+            res = await self._apply("handle_frame", ret)
+            if type(res) is not NoReply or not self._current(conn):
+                return res
+            state = res.state
+        return await self._drain(conn, state)
+
+    async def _drain(self, conn: int, state: Any) -> Any:
+        """Take the data frames aiohttp has buffered, until a control frame, an empty buffer,
+        or a message in the mailbox; then let the helper read on."""
+        buf = self.buf
+        ws = self.ws
+        go = self.go
+        if buf is None or ws is None or go is None:
+            if go is not None:
+                go.set()
+            return NoReply(state)
+        read = ws._reader.read
+        handle_frame = self.module.handle_frame
+        probe = self.probe
+        pause = self.pause
+        limit = self.opts.max_queue
+        ok_t, text_t = Ok, TEXT
+        count = 0
+        nbytes = 0
+        done = True
+        try:
+            while buf:
+                t = buf[0][0][0]
+                if t is not text_t and t is not BINARY:
+                    break
+                m = await read()  # never suspends: the buffer is not empty
+                data = m[1]
+                nbytes += len(data)
+                count += 1
+                ret = await handle_frame(Text(data) if t is text_t else Binary(data), state)
+                if type(ret) is ok_t:
+                    state = ret.state
+                else:
+                    res = await self._apply("handle_frame", ret)
+                    if type(res) is not NoReply or not self._current(conn):
+                        done = False
+                        return res
+                    state = res.state
+                if pause is not None and (pause.paused or len(buf) >= limit):
+                    pause.check(len(buf))
+                if probe():
+                    otpy.send(self.pid, _Drain(conn))  # behind the waiting messages
+                    done = False
+                    return NoReply(state)
+                if not count % _DRAIN_SLICE:
+                    await asyncio.sleep(0)  # let timers, calls and other clients run
+                    if not self._current(conn):
+                        done = False
+                        return NoReply(state)
+        finally:
+            self.frames_in += count
+            self.bytes_in += nbytes
+            if count:
+                self.machine.received()
+        if done:
+            if pause is not None and pause.paused:
+                pause.check(len(buf))
+            go.set()
+        return NoReply(state)
+
+    def _current(self, conn: int) -> bool:
+        return self.ws is not None and conn == self.machine.conn
+
+    # -- closing ----------------------------------------------------------------------------
+
+    async def _remote_close(self, conn: int, m: Any, state: Any) -> Any:
+        ws = self.ws
+        assert ws is not None
+        frame = close_frame(m)
+        bad = close_code_error(frame.code) if frame.code != 1005 else None
+        if bad is not None:  # a code that may not be on the wire: a protocol error (RFC 7.4)
+            with contextlib.suppress(ConnectionError, aiohttp.ClientError):
+                await send_close(ws, 1002, "")  # the socket is dropped next anyway
+            return await self._lost(ProtocolError(bad, 1002), state)
+        if self.machine.state == "closing":  # the answer to our close
+            code, reason = self.close_sent
+            ret = await self._frame_then(frame, state)
+            if type(ret) is not NoReply:
+                self._drop()
+                return ret
+            return await self._lost(LocalClosed(code, reason), ret.state)
+        # echo it, as RFC 6455 5.5.1 asks (an empty one for an empty one)
+        with contextlib.suppress(ConnectionError, aiohttp.ClientError):
+            await send_close(ws, None if frame.code == 1005 else frame.code, "")
+        finish(ws)
+        ret = await self._frame_then(frame, state)
+        if type(ret) is not NoReply:
+            self._drop()
+            return ret
+        return await self._lost(RemoteClosed(frame.code, frame.reason), ret.state)
+
+    async def _frame_then(self, frame: CloseFrame, state: Any) -> Any:
+        """Deliver a received close frame to handle_frame; results other than Ok and Stop
+        have no connection left to act on (a Reply is logged as not sent)."""
+        self.frames_in += 1
+        ret = await self.module.handle_frame(frame, state)
+        t = type(ret)
+        if t is Ok:
+            return NoReply(ret.state)
+        if t is Stop:
+            return OtpyStop(ret.reason, ret.state)
+        if t is Reply:
+            self.log.warning("ws_reply_not_sent", callback="handle_frame", why="closed")
+            return NoReply(ret.state)
+        if t is Close or t is Reconnect:
+            return NoReply(ret.state)
+        raise self.bad_return("handle_frame", ret, _FRAME_RESULTS)
+
+    async def _close(self, code: int, reason: str, state: Any) -> Any:
+        """Close politely: send the close frame, then wait at most close_timeout for the
+        peer's. Closing while connecting gives the attempt up; closing in backoff stays down;
+        closing while down, or a second close, does nothing."""
+        m = self.machine
+        if m.state == "connected" and self.ws is not None:
+            deadline = m.begin_close()
+            assert deadline is not None
+            self.close_sent = (code, reason)
+            self._cancel(self.beat)
+            self.beat = None
+            try:
+                await send_close(self.ws, code, reason)
+            except (ConnectionError, aiohttp.ClientError):
+                return await self._lost(LocalClosed(code, reason), state)
+            self.deadline = otpy.send_after(
+                self.pid, _CloseDeadline(m.conn), max(0.0, deadline - self.clock())
+            )
+        elif m.state == "connecting":
+            return await self._lost(LocalClosed(None, ""), state)
+        elif m.state == "backoff":
+            self._cancel(self.retry)
+            self.retry = None
+            self.retry_at = None
+            m.stay_down()
+            self._answer_close_waiters()
+        return NoReply(state)
+
+    def _answer_close_waiters(self) -> None:
+        for w in self.close_waiters:
+            otpy.reply(w, None)
+        self.close_waiters.clear()
+
+    def _drop(self) -> None:
+        """Drop the current connection (if any) and everything tied to it."""
+        ws = self.ws
+        if ws is not None:
+            abort(ws)
+        self.ws = None
+        self.buf = None
+        self.pause = None
+        if self.helper is not None:
+            self.helper.cancel()
+            self.helper = None
+        self.go = None
+        for t in (self.beat, self.deadline):
+            self._cancel(t)
+        self.beat = self.deadline = None
+        self.connected_since = None
+
+    @staticmethod
+    def _cancel(timer: otpy.TimerRef | None) -> None:
+        if timer is not None:
+            otpy.cancel_timer(timer)
+
+    async def _lost(self, reason: Disconnected, state: Any) -> Any:
+        """The connection (or attempt) ended with `reason`: tell the module, act on its answer."""
+        self._drop()
+        attempt = self.machine.lost()
+        reason = dataclasses.replace(reason, attempt=attempt)  # type: ignore[type-var]
+        self.last_disconnect = reason.kind
+        self.log.info(
+            "ws_disconnected",
+            kind=reason.kind,
+            code=getattr(reason, "code", None),
+            attempt=attempt,
+        )
+        self._answer_close_waiters()
+        for w in self.connect_waiters:
+            reply_error(w, reason)
+        self.connect_waiters.clear()
+        ret = await self.module.handle_disconnect(reason, state)
+        t = type(ret)
+        if t is Ok:
+            self.machine.stay_down()
+            return NoReply(ret.state)
+        if t is Reconnect:
+            return self._schedule_retry(ret.after, reason, ret.state)
+        if t is Stop:
+            return OtpyStop(ret.reason, ret.state)
+        raise self.bad_return("handle_disconnect", ret, _DISCONNECT_RESULTS)
+
+    def _schedule_retry(self, after: float | None, reason: Any, state: Any) -> Any:
+        retry_after = reason.retry_after if type(reason) is HandshakeRejected else None
+        plan = self.machine.plan(_checked_after(after), retry_after)
+        if plan.delay is None:
+            self.log.error("ws_gave_up", attempts=plan.attempt, kind=reason.kind)
+            return OtpyStop(GaveUp(reason, plan.attempt), state)
+        self.log.info("ws_reconnect_scheduled", delay=round(plan.delay, 3), attempt=plan.attempt)
+        self.retry = otpy.send_after(self.pid, _Retry(self.machine.conn), plan.delay)
+        self.retry_at = time.time() + plan.delay
+        return NoReply(state)
+
+    # -- heartbeat ------------------------------------------------------------------------------
+
+    def _schedule_beat(self, conn: int) -> None:
+        hb = self.machine.heartbeat(behind=False)
+        if hb.next_at is not None:
+            self.beat = otpy.send_after(
+                self.pid, _Beat(conn), max(0.0, hb.next_at - self.clock())
+            )
+
+    async def _on_beat(self, msg: _Beat, state: Any) -> Any:
+        self.beat = None
+        if not self._current(msg.conn):
+            return NoReply(state)
+        hb = self.machine.heartbeat(behind=bool(self.buf))
+        if hb.action == "dead":
+            self.log.warning("ws_heartbeat_timeout", ping_timeout=self.machine.ping_timeout)
+            return await self._lost(HeartbeatTimeout(), state)
+        if hb.action == "ping":
+            assert self.ws is not None
+            try:
+                await self.ws.ping(b"wsclient")
+            except (ConnectionError, aiohttp.ClientError) as e:
+                return await self._lost(TransportError(self.redactor.error(e)), state)
+        if hb.next_at is not None:
+            self.beat = otpy.send_after(
+                self.pid, _Beat(msg.conn), max(0.0, hb.next_at - self.clock())
+            )
+        return NoReply(state)
+
+    # -- results ----------------------------------------------------------------------------------
+
+    async def _apply(self, callback: str, ret: Any) -> Any:
+        """Act on a module result (not Ok, which callers handle inline)."""
+        t = type(ret)
+        if t is Ok:
+            return NoReply(ret.state)
+        if t is Reply:
+            frames = ret.frames if isinstance(ret.frames, list | tuple) else [ret.frames]
+            try:
+                close = await self._send(list(frames))
+            except NotConnected as e:
+                self.log.warning("ws_reply_not_sent", callback=callback, why=e.state)
+                return NoReply(ret.state)
+            except _SendFailed as e:
+                return await self._lost(e.reason, ret.state)
+            if close is not None:
+                return await self._close(close.code, close.reason, ret.state)
+            return NoReply(ret.state)
+        if t is Close:
+            if ret.abort:
+                return await self._abort(ret.state)
+            code = check_close_code(ret.code)
+            return await self._close(code, _reason_text(ret.reason), ret.state)
+        if t is Reconnect and callback != "handle_connect":
+            after = _checked_after(ret.after)
+            if self.ws is not None or self.machine.state == "connecting":
+                self._drop()
+                self.machine.lost()
+                self.last_disconnect = "reconnect"
+            elif self.machine.state == "backoff":
+                self._cancel(self.retry)
+            plan = self.machine.plan(after, None)
+            if plan.delay is None:
+                return OtpyStop(GaveUp(LocalClosed(None), plan.attempt), ret.state)
+            self.retry = otpy.send_after(self.pid, _Retry(self.machine.conn), plan.delay)
+            self.retry_at = time.time() + plan.delay
+            self.log.info(
+                "ws_reconnect_scheduled", delay=round(plan.delay, 3), attempt=plan.attempt
+            )
+            return NoReply(ret.state)
+        if t is Stop:
+            return OtpyStop(ret.reason, ret.state)
+        allowed = _CONNECT_RESULTS if callback == "handle_connect" else _FRAME_RESULTS
+        raise self.bad_return(callback, ret, allowed)
+
+    async def _abort(self, state: Any) -> Any:
+        if self.ws is None and self.machine.state != "connecting":
+            return NoReply(state)  # nothing to drop
+        return await self._lost(LocalClosed(None, ""), state)
+
+    async def _send(self, frames: list[Any]) -> CloseFrame | None:
+        """Send frames (a close frame ends the list: it is returned, for the caller to close
+        with); NotConnected if there is no open connection, _SendFailed if writing broke it."""
+        m = self.machine
+        ws = self.ws
+        if ws is None or m.state != "connected":
+            raise NotConnected(_public_state(m.state))
+        data: list[Any] = []
+        for f in frames:
+            check_outgoing(f)
+            if type(f) is CloseFrame:
+                if data:
+                    await self._write(ws, data)
+                return f
+            data.append(f)
+        if data:
+            await self._write(ws, data)
+        return None
+
+    async def _write(self, ws: aiohttp.ClientWebSocketResponse, frames: list[Any]) -> None:
+        try:
+            await send_frames(ws, frames)
+        except (ConnectionError, aiohttp.ClientError, RuntimeError) as e:
+            raise _SendFailed(TransportError(self.redactor.error(e))) from None
+        self.frames_out += len(frames)
+        self.bytes_out += sum(_size(f) for f in frames)
+
+    # -- the GenServer callbacks ---------------------------------------------------------------
+
+    async def handle_info(self, msg: Any, state: Any) -> Any:
+        t = type(msg)
+        if t is _Batch:
+            return await self._batch(msg, state)
+        if t is _Drain:
+            if self._current(msg.conn):
+                return await self._drain(msg.conn, state)
+            return NoReply(state)
+        if t is _Opened:
+            return await self._opened(msg, state)
+        if t is _DialFailed:
+            if msg.conn != self.machine.conn or self.machine.state != "connecting":
+                return NoReply(state)
+            reason = msg.reason
+            if type(reason) is ConnectFailed:
+                reason = ConnectFailed(self.redactor.error(reason.error))
+            return await self._lost(reason, state)
+        if t is _Retry:
+            if self.machine.backoff_done(msg.conn):
+                self.retry = None
+                self._connect()
+            return NoReply(state)
+        if t is _Beat:
+            return await self._on_beat(msg, state)
+        if t is _CloseDeadline:
+            self.deadline = None
+            if self._current(msg.conn) and self.machine.state == "closing":
+                code, reason = self.close_sent
+                self.log.info("ws_close_timeout", close_timeout=self.opts.close_timeout)
+                return await self._lost(LocalClosed(code, reason), state)
+            return NoReply(state)
+        ret = await self.module.handle_info(msg, state)
+        if type(ret) is Ok:
+            return NoReply(ret.state)
+        return await self._apply("handle_info", ret)
+
+    async def handle_cast(self, request: Any, state: Any) -> Any:
+        ret = await self.module.handle_cast(request, state)
+        if type(ret) is Ok:
+            return NoReply(ret.state)
+        return await self._apply("handle_cast", ret)
+
+    async def handle_call(self, request: Any, from_: otpy.From, state: Any) -> Any:
+        t = type(request)
+        if t is SendFrames:
+            try:
+                close = await self._send(request.frames)
+            except NotConnected as e:
+                reply_error(from_, e)
+                return NoReply(state)
+            except _SendFailed as e:
+                err = NotConnected("disconnected")
+                err.__cause__ = e.reason.error
+                reply_error(from_, err)
+                return await self._lost(e.reason, state)
+            otpy.reply(from_, None)
+            if close is not None:
+                return await self._close(close.code, close.reason, state)
+            return NoReply(state)
+        if t is ConnectReq:
+            return self._on_connect_req(request, from_, state)
+        if t is CloseReq:
+            if self.machine.state in ("connected", "closing", "connecting"):
+                self.close_waiters.append(from_)
+            else:
+                otpy.reply(from_, None)
+            return await self._close(request.code, request.reason, state)
+        if t is StatsReq:
+            otpy.reply(from_, self._stats())
+            return NoReply(state)
+        ret = await self.module.handle_call(request, from_, state)
+        if type(ret) is Ok:
+            return NoReply(ret.state)
+        return await self._apply("handle_call", ret)
+
+    def _on_connect_req(self, req: ConnectReq, from_: otpy.From, state: Any) -> Any:
+        m = self.machine
+        if m.state == "connected":
+            otpy.reply(from_, None)
+        elif m.state == "connecting":
+            self.connect_waiters.append(from_)
+        elif req.start:
+            self.connect_waiters.append(from_)
+            self._connect()
+        else:
+            reply_error(from_, NotConnected(_public_state(m.state), "wait for a connection"))
+        return NoReply(state)
+
+    def _stats(self) -> Stats:
+        m = self.machine
+        return Stats(
+            state=m.state,
+            url=self.url.display,
+            frames_in=self.frames_in,
+            bytes_in=self.bytes_in,
+            frames_out=self.frames_out,
+            bytes_out=self.bytes_out,
+            connects=m.connects,
+            disconnects=m.disconnects,
+            connected_since=self.connected_since,
+            attempt=m.attempt,
+            rtt=m.rtt,
+            last_disconnect=self.last_disconnect,
+            next_retry_at=self.retry_at if m.state == "backoff" else None,
+        )
+
+    async def terminate(self, reason: Any, state: Any) -> None:
+        try:
+            ws = self.ws
+            if ws is not None and self.machine.state == "connected":
+                # an orderly stop says goodbye (1001: going away), without waiting for the answer
+                try:
+                    await send_close(ws, 1001, "")
+                    finish(ws)  # flushes the close frame, then closes
+                except (ConnectionError, aiohttp.ClientError):
+                    pass
+                self.ws = None
+            self._drop()
+        finally:
+            await self.module.terminate(reason, state)
+
+
+class _SendFailed(Exception):
+    def __init__(self, reason: TransportError) -> None:
+        self.reason = reason
+
+
+def _size(frame: Any) -> int:
+    data = frame.data
+    return len(data.encode()) if type(data) is str else len(data)
+
+
+def _checked_after(after: Any) -> float | None:
+    if after is None:
+        return None
+    if isinstance(after, bool) or not isinstance(after, int | float) or not after >= 0:
+        raise TypeError(f"Reconnect(after=...) must be seconds >= 0 or None, not {after!r}")
+    return float(after)
+
+
+def _reason_text(reason: Any) -> str:
+    if type(reason) is not str:
+        raise TypeError(f"Close(reason=...) must be a str, not {reason!r}")
+    return reason
+
+
+def _public_state(state: str) -> str:
+    return {"down": "disconnected", "backoff": "disconnected"}.get(state, state)
