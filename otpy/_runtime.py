@@ -279,8 +279,8 @@ class _Process:
         msg = self.mailbox.popleft()
         if self.space_waiters:
             self._wake_space()
-        if type(msg) is _timer_ref_type:
-            return msg._delivered()
+        if type(msg) is _Envelope:
+            return msg.delivered()
         return msg
 
     def take_at(self, index: int) -> Any:
@@ -288,8 +288,8 @@ class _Process:
         del self.mailbox[index]
         if self.space_waiters:
             self._wake_space()
-        if type(msg) is _timer_ref_type:
-            return msg._delivered()
+        if type(msg) is _Envelope:
+            return msg.delivered()
         return msg
 
     def queue_len(self) -> Callable[[], int]:
@@ -299,14 +299,14 @@ class _Process:
     def messages(self) -> Iterator[Any]:
         """The queued messages, oldest first, as ``receive`` would see them."""
         for m in self.mailbox:
-            yield m._msg if type(m) is _timer_ref_type else m
+            yield m.msg if type(m) is _Envelope else m
 
     def find(self, match: Callable[[Any], bool], start: int = 0) -> int:
         """The index of the first message from `start` that `match` accepts, or -1."""
         mb = self.mailbox
         for i in range(start, len(mb)):
             m = mb[i]
-            if match(m._msg if type(m) is _timer_ref_type else m):
+            if match(m.msg if type(m) is _Envelope else m):
                 return i
         return -1
 
@@ -316,7 +316,7 @@ class _Process:
         dropped = 0
         for i in range(len(mb) - 1, -1, -1):
             m = mb[i]
-            if match(m._msg if type(m) is _timer_ref_type else m):
+            if match(m.msg if type(m) is _Envelope else m):
                 del mb[i]
                 dropped += 1
         if dropped and self.space_waiters:
@@ -324,7 +324,7 @@ class _Process:
         return dropped
 
     def remove_identical(self, obj: Any) -> bool:
-        """Drop the queued message that is `obj` itself (a timer's envelope), if queued."""
+        """Drop the queued message that is `obj` itself (a timer's _Envelope), if queued."""
         mb = self.mailbox
         for i in range(len(mb)):
             if mb[i] is obj:
@@ -506,17 +506,23 @@ def _timeout_wake(fut: asyncio.Future[bool]) -> None:
         fut.set_result(False)
 
 
-def _set_timer_ref_type(cls: type) -> None:
-    """Called by otpy.timers: the type of a timer's envelope in a mailbox."""
-    global _timer_ref_type
-    _timer_ref_type = cls
+class _Envelope:
+    """A fired timer's message while it waits in a mailbox. Taking it from the mailbox hands
+    over the message itself; the timer keeps the envelope, so that cancelling the timer can
+    remove exactly this one (a user's equal message, or the TimerRef sent as a message, is
+    never mistaken for it). Only otpy.timers makes envelopes."""
 
+    __slots__ = ("msg", "taken")
 
-class _NoTimers:
-    pass
+    def __init__(self, msg: Any) -> None:
+        self.msg = msg
+        self.taken = False
 
-
-_timer_ref_type: Any = _NoTimers
+    def delivered(self) -> Any:
+        msg = self.msg
+        self.msg = None
+        self.taken = True
+        return msg
 
 
 # A cast travels as the tuple ``(_CAST, request)``: a bare tuple costs a fifth of an object with

@@ -84,7 +84,6 @@ from otpy.returns import (
     Reply,
     Stop,
 )
-from otpy.timers import TimerRef
 from otpy.values import NORMAL, Exit, ExitProcess, Pid
 
 if TYPE_CHECKING:
@@ -327,7 +326,11 @@ async def _serve(cls: type[GenServer], arg: Any, name: Any, ack: asyncio.Future[
         _fail_start(proc, ack, StartError(bad, label))
         raise bad
     if tmo is not None:
-        _check_idle(cls, "init", ret, cont, tmo)
+        try:
+            _check_idle(cls, "init", ret, cont, tmo)
+        except BadReturn as bad:
+            _fail_start(proc, ack, StartError(bad, label))
+            raise
     if not ack.done():
         ack.set_result(proc.pid)
     await _loop(server, proc, state, cont, tmo)
@@ -353,7 +356,6 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any, tmo: A
     loop = proc.rt.loop
     # Locals, not globals or attribute look-ups, on the hot path.
     no_continue, call_t, cast_tag, noreply_t, reply_t = _NO_CONTINUE, _Call, _CAST, NoReply, Reply
-    timer_t = TimerRef
     handle_call, handle_cast = server.handle_call, server.handle_cast
     handle_info = server.handle_info
     budget = FAIR_SLICE
@@ -376,11 +378,11 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any, tmo: A
                     ret = await handle_info("timeout", state)
                     state, cont, tmo = _noreply(cls, "handle_info", ret)
                 continue
-            budget -= 1
             if not budget:
                 budget = FAIR_SLICE
                 await asyncio.sleep(0)  # let timers, signals and other processes run
                 continue
+            budget -= 1
             msg = take()
             mtype = type(msg)
             if mtype is call_t:
@@ -412,8 +414,6 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any, tmo: A
             elif mtype is _SysStop or (mtype is Exit and msg.pid == parent and parent is not None):
                 raise _Stopping(msg.reason, state)
             else:
-                if mtype is timer_t:
-                    msg = msg._delivered()
                 ret = await handle_info(msg, state)
                 state, cont, tmo = _noreply(cls, "handle_info", ret)
     except _Stopping as s:

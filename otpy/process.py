@@ -397,7 +397,10 @@ def mailbox_probe() -> Callable[[], int]:
 
 
 def _self_strict(what: str) -> _Process:
-    proc = _current()
+    try:
+        proc = _current()
+    except RuntimeError:  # no running event loop
+        proc = None
     if proc is None:
         raise NotAProcess(f"{what}() needs to be called from a process (or one of its helpers)")
     return proc

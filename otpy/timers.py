@@ -19,7 +19,8 @@ import weakref
 from typing import Any
 
 from otpy._checks import check_duration
-from otpy._runtime import _me, _Process, _resolve, _rt, _set_timer_ref_type
+from otpy._runtime import _Envelope, _me, _Process, _resolve, _rt
+from otpy.values import Pid
 
 __all__ = ["TimerRef", "cancel_timer", "read_timer", "send_after"]
 
@@ -27,11 +28,11 @@ __all__ = ["TimerRef", "cancel_timer", "read_timer", "send_after"]
 class TimerRef:
     """A timer set by :func:`send_after`; pass it to :func:`cancel_timer`.
 
-    While its message waits in a mailbox, the TimerRef itself stands in for the message there
-    (the receiver sees only the message), so that cancelling can find exactly that one.
+    While its message waits in a mailbox, an envelope only the timer knows stands in for it
+    there (the receiver sees only the message), so that cancelling finds exactly that one.
     """
 
-    __slots__ = ("__weakref__", "_dest", "_handle", "_into", "_msg", "_owner")
+    __slots__ = ("__weakref__", "_dest", "_envelope", "_handle", "_into", "_msg", "_owner")
 
     def __init__(self, owner: _Process, dest: Any, msg: Any) -> None:
         self._owner: _Process | None = owner
@@ -39,6 +40,7 @@ class TimerRef:
         self._msg = msg
         self._handle: Any = None
         self._into: weakref.ref[_Process] | None = None
+        self._envelope: _Envelope | None = None
 
     def __repr__(self) -> str:
         state = "pending" if self._handle is not None else "done"
@@ -54,18 +56,13 @@ class TimerRef:
             proc = _resolve(self._dest)
         except Exception:  # a Via whose registry is gone: dropped, as a dead pid
             proc = None
-        if proc is None:
-            self._msg = None
-            return
-        self._into = weakref.ref(proc)
-        proc.put(self)
-
-    def _delivered(self) -> Any:
-        """Its message is being taken from the mailbox: hand it over and forget it."""
         msg = self._msg
         self._msg = None
-        self._into = None
-        return msg
+        if proc is None:
+            return
+        self._into = weakref.ref(proc)
+        self._envelope = envelope = _Envelope(msg)
+        proc.put(envelope)
 
     def _cancel_silently(self) -> None:
         """Its owner exited: stop it (a message already queued stays; it was sent)."""
@@ -76,9 +73,6 @@ class TimerRef:
         self._owner = None
 
 
-_set_timer_ref_type(TimerRef)
-
-
 def send_after(dest: Any, msg: Any, delay: float) -> TimerRef:
     """Send `msg` to `dest` (a pid, name or Via) after `delay` seconds; return the timer.
 
@@ -86,6 +80,10 @@ def send_after(dest: Any, msg: Any, delay: float) -> TimerRef:
     ValueError at once for a delay that is not a finite number of seconds >= 0.
     """
     seconds = check_duration(delay, "send_after delay")
+    if not (type(dest) is Pid or isinstance(dest, str) or hasattr(dest, "whereis")):
+        raise TypeError(
+            f"{dest!r} is not a process address: use a Pid, a registered name (str) or a Via"
+        )
     owner = _me()
     ref = TimerRef(owner, dest, msg)
     ref._handle = owner.rt.loop.call_later(seconds, ref._fire)
@@ -112,13 +110,13 @@ def cancel_timer(ref: TimerRef) -> float | None:
         if owner is not None:
             owner.discard_timer(ref)
         return left
-    into = ref._into
-    if into is not None:
+    into, envelope = ref._into, ref._envelope
+    if into is not None and envelope is not None and not envelope.taken:
         proc = into()
         if proc is not None:
-            proc.remove_identical(ref)
-        ref._into = None
-        ref._msg = None
+            proc.remove_identical(envelope)
+    ref._into = None
+    ref._envelope = None
     return None
 
 
