@@ -150,6 +150,10 @@ class _Runtime:
         self.names: dict[str, Pid] = {}
         self.timeouts = _Timeouts()
 
+    def forget_name(self, name: str) -> None:
+        """Drop `name` from the table (its holder is gone already)."""
+        self.names.pop(name, None)
+
 
 # Runtimes by loop. A runtime holds its loop; the runtimes of closed loops are dropped whenever
 # a new runtime is made, so the loops of finished tests or `asyncio.run` calls do not pile up.

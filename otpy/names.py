@@ -38,7 +38,7 @@ def unregister(name: str) -> None:
     if proc is not None:
         proc.remove_name(name)
     else:
-        del rt.names[name]
+        rt.forget_name(name)
 
 
 def whereis(name: Any) -> Pid | None:

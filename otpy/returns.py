@@ -17,6 +17,7 @@ __all__ = [
     "Ok",
     "Reply",
     "Stop",
+    "fast_init",
 ]
 
 class _NotSet:
@@ -31,8 +32,11 @@ class _NotSet:
 _NO_CONTINUE: Any = _NotSet()
 
 
-def _fast_init(cls: type) -> type:
+def fast_init(cls: type) -> type:
     """Give a frozen slots dataclass an ``__init__`` that sets its slots directly.
+
+    Public for packages built on otpy whose values sit on hot paths (wsclient's frames and
+    results): apply it above ``@dataclass(frozen=True, slots=True)``.
 
     The generated frozen ``__init__`` goes through ``object.__setattr__`` once per field, which
     made building a return value cost more than the rest of a cast. These classes sit on every
@@ -59,7 +63,7 @@ def _fast_init(cls: type) -> type:
     return cls
 
 
-@_fast_init
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Ok:
     """``{:ok, state}`` from ``init``; ``continue_`` runs ``handle_continue`` before any message;
@@ -70,7 +74,7 @@ class Ok:
     timeout: float | None = field(default=None, kw_only=True)
 
 
-@_fast_init
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Reply:
     """``{:reply, value, state}`` from ``handle_call``: answer the caller with `value`.
@@ -83,7 +87,7 @@ class Reply:
     timeout: float | None = field(default=None, kw_only=True)
 
 
-@_fast_init
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NoReply:
     """``{:noreply, state}``: carry on; from ``handle_call`` the reply comes later via ``reply``.
@@ -97,7 +101,7 @@ class NoReply:
     timeout: float | None = field(default=None, kw_only=True)
 
 
-@_fast_init
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Stop:
     """``{:stop, reason, state}``: run ``terminate(reason, state)`` and exit with `reason`.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from otpy.returns import fast_init
 from wsclient.errors import InvalidFrame
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Text:
     """A text message (``{:text, s}``)."""
@@ -33,6 +35,7 @@ class Text:
     data: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Binary:
     """A binary message (``{:binary, b}``)."""
@@ -40,6 +43,7 @@ class Binary:
     data: bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Ping:
     """A ping (``:ping``). A received ping is answered with a Pong at once, then delivered."""
@@ -47,6 +51,7 @@ class Ping:
     data: bytes = b""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Pong:
     """A pong (``{:pong, b}``)."""
@@ -54,6 +59,7 @@ class Pong:
     data: bytes = b""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CloseFrame:
     """A close frame (``{:close, code, reason}``). Received, it is delivered, then answered."""

@@ -60,9 +60,10 @@ class Options:
     #: The reconnect policy.
     backoff: Backoff = field(default_factory=Backoff)
     #: At most this many received frames wait for ``handle_frame``; then the client stops
-    #: reading the socket and TCP pushes back on the server. 1024: a burst of a second of a
-    #: busy feed, a few MB at most; aiohttp's own 512 KiB bound also applies.
-    max_queue: int = 1024
+    #: reading the socket and TCP pushes back on the server. aiohttp's own bound applies too
+    #: (512 KiB, counting 128 B more for each frame), and with the default of 4096 that one
+    #: comes first for frames of any size: lower it to bound the count of small frames.
+    max_queue: int = 4096
     #: ``"async"``: ``start_link`` returns before the first connection is up, as the original;
     #: ``"sync"``: it waits for it, and raises the disconnect reason if it fails.
     connect: str = "async"

@@ -19,10 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from otpy.returns import fast_init
+
 __all__ = ["Close", "ConnectResult", "DisconnectResult", "FrameResult", "Ok", "Reconnect",
            "Reply", "Stop"]  # fmt: skip
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Ok:
     """``{:ok, state}``: carry on."""
@@ -30,6 +33,7 @@ class Ok:
     state: Any
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Reply:
     """``{:reply, frame, state}``: send `frames` (one frame or a list of them), carry on."""
@@ -38,6 +42,7 @@ class Reply:
     state: Any
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Close:
     """``{:close, {code, reason}, state}``: close politely; with ``abort=True``, ``{:close,
@@ -49,6 +54,7 @@ class Close:
     abort: bool = field(default=False, kw_only=True)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Reconnect:
     """``{:reconnect, timeout, state}`` / ``{:reconnect, state}``: connect again after `after`
@@ -58,6 +64,7 @@ class Reconnect:
     after: float | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Stop:
     """``{:stop, reason, state}``: end the process with `reason` (``terminate`` runs)."""

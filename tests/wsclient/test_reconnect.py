@@ -22,7 +22,9 @@ def _free_port() -> int:
         return port
 
 
-async def test_a_dropped_connection_is_reconnected_with_a_transport_error(ws_server: Server) -> None:
+async def test_a_dropped_connection_is_reconnected_with_a_transport_error(
+    ws_server: Server,
+) -> None:
     pid = await Reporter.start_link(ws_server.url, otpy.self_pid(), backoff=FAST)
     await next_event("connect")
     ws_server.drop()
