@@ -189,6 +189,15 @@ def _rt_slow() -> _Runtime:
     return rt
 
 
+def _check_thread(fut: asyncio.Future[Any], what: str) -> None:
+    """Raise WrongThread unless the caller runs in the thread of `fut`'s loop."""
+    rt = _runtimes.get(fut.get_loop())
+    if rt is not None and rt.thread != get_ident():
+        from otpy.errors import WrongThread
+
+        raise WrongThread(what)
+
+
 def _runtime_of_other_loop(dest: Any) -> bool:
     """Whether `dest` (a pid or a name) lives on an event loop other than the running one."""
     here = _rt()

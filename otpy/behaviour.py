@@ -39,7 +39,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from otpy._runtime import _current
+from otpy._runtime import _check_thread, _current
 from otpy.errors import BadReturn, Unhandled
 from otpy.genserver import From, GenServer, _start
 from otpy.returns import InitResult
@@ -119,6 +119,7 @@ def reply_error(from_: From, error: BaseException) -> None:
     """Answer a call by raising `error` in the caller (the server goes on). Dropped if the
     caller has stopped waiting."""
     fut = from_._fut
+    _check_thread(fut, "otpy.behaviour.reply_error(from_, error)")
     if not fut.done():
         fut.set_exception(error)
 

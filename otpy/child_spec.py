@@ -66,10 +66,12 @@ class ChildSpec:
         if sd is None:
             object.__setattr__(self, "shutdown", "infinity" if self.type == "supervisor" else 5.0)
         elif isinstance(sd, bool) or not (
-            sd in ("brutal_kill", "infinity") or (isinstance(sd, int | float) and sd >= 0)
+            sd in ("brutal_kill", "infinity")
+            or (isinstance(sd, int | float) and 0 <= sd < float("inf"))
         ):
             raise ValueError(
-                f"child {self.id!r}: shutdown must be seconds >= 0, 'brutal_kill' or 'infinity', "
+                f"child {self.id!r}: shutdown must be finite seconds >= 0, 'brutal_kill' or "
+                f"'infinity', "
                 f"not {sd!r}"
             )
 

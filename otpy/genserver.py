@@ -42,12 +42,12 @@ import asyncio
 import contextlib
 import functools
 import inspect
-from threading import get_ident
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from otpy._checks import check_timeout
 from otpy._runtime import (
     _CAST,
+    _check_thread,
     _current,
     _current_task,
     _current_tasks,
@@ -55,7 +55,6 @@ from otpy._runtime import (
     _no_process,
     _Process,
     _rt,
-    _runtimes,
     cast,
 )
 from otpy.errors import (
@@ -66,7 +65,6 @@ from otpy.errors import (
     ServerExited,
     StartError,
     Unhandled,
-    WrongThread,
 )
 from otpy.log import logger
 from otpy.names import register
@@ -389,20 +387,22 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any, tmo: A
                 ret = await handle_call(msg.request, msg, state)
                 rtype = type(ret)
                 if rtype is reply_t:
+                    state, cont, tmo = ret.state, ret.continue_, ret.timeout
+                    if tmo is not None:  # checked first: a bad return must not answer
+                        _check_idle(cls, "handle_call", ret, cont, tmo)
                     fut = msg._fut
                     if not fut.done():
                         fut.set_result(ret.value)
-                    state, cont, tmo = ret.state, ret.continue_, ret.timeout
                 elif rtype is noreply_t:
                     state, cont, tmo = ret.state, ret.continue_, ret.timeout
+                    if tmo is not None:
+                        _check_idle(cls, "handle_call", ret, cont, tmo)
                 elif rtype is Stop:
                     if ret.reply is not _NO_CONTINUE:
                         raise _Stopping(ret.reason, ret.state, msg, ret.reply)
                     raise _Stopping(ret.reason, ret.state)
                 else:
                     raise BadReturn(cls, "handle_call", ret, _CALL_RETURNS)
-                if tmo is not None:
-                    _check_idle(cls, "handle_call", ret, cont, tmo)
             elif mtype is tuple and len(msg) == 2 and msg[0] is cast_tag:
                 ret = await handle_cast(msg[1], state)
                 if type(ret) is noreply_t:
@@ -576,9 +576,7 @@ def reply(from_: From, value: Any) -> None:
     """Answer a call that ``handle_call`` left open with NoReply. Late or repeated replies are
     dropped. Raises :class:`~otpy.WrongThread` from a thread other than the loop's."""
     fut = from_._fut
-    rt = _runtimes.get(fut.get_loop())
-    if rt is not None and rt.thread != get_ident():
-        raise WrongThread("otpy.reply(from_, value)")
+    _check_thread(fut, "otpy.reply(from_, value)")
     if not fut.done():
         fut.set_result(value)
 

@@ -122,6 +122,8 @@ def cancel_timer(ref: TimerRef) -> float | None:
 
 def read_timer(ref: TimerRef) -> float | None:
     """The seconds left before `ref` fires, or None if it has fired or was cancelled."""
+    if not isinstance(ref, TimerRef):
+        raise TypeError(f"read_timer takes a TimerRef from send_after, not {ref!r}")
     handle = ref._handle
     if handle is None:
         return None

@@ -320,7 +320,7 @@ class ClientHost(BehaviourServer):
             return await self._remote_close(conn, m, state)
         if t is ERROR:
             exc = m[1]
-            code = getattr(exc, "code", 1002)
+            code = int(getattr(exc, "code", 1002))
             return await self._lost(ProtocolError(self.redactor.text(str(exc)), code), state)
         # CLOSED or CLOSING: the transport is gone
         if self.machine.state == "closing":

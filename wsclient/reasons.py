@@ -9,7 +9,7 @@ the reason when the attempt they wait for fails.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from wsclient.errors import WsClientError
@@ -52,7 +52,7 @@ class HandshakeRejected(Disconnected):
     its Retry-After header asked for (on 429 and 503), or None."""
 
     status: int
-    headers: Any
+    headers: Any = field(repr=False, compare=False)
     retry_after: float | None = None
     attempt: int = 1
     kind: ClassVar[str] = "handshake_rejected"

@@ -55,6 +55,8 @@ class Server:
         #: The request headers of every accepted handshake, in order.
         self.handshakes: list[Mapping[str, str]] = []
         self.connections_total = 0
+        #: The most connections that were open at once.
+        self.max_open = 0
         self._open: set[web.WebSocketResponse] = set()
         self._refusals: list[tuple[int, dict[str, str]]] = []
         self._silent = False
@@ -198,6 +200,7 @@ class Server:
         ws = web.WebSocketResponse(protocols=self.subprotocols, autoping=False)
         await ws.prepare(request)
         self._open.add(ws)
+        self.max_open = max(self.max_open, len(self._open))
         self.connections_total += 1
         self.handshakes.append(dict(request.headers))
         await self._notify()
