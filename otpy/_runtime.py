@@ -235,7 +235,9 @@ class _Process:
         "reason",
         "reported",
         "rt",
+        "envelopes",
         "space_waiters",
+        "take",
         "task",
         "terminating",
         "timers",
@@ -265,6 +267,10 @@ class _Process:
         self.on_exit: list[Callable[[Pid, Any], None]] = []
         self.call_waiters: set[asyncio.Future[Any]] = set()
         self.space_waiters: list[asyncio.Future[None]] = []
+        self.envelopes = 0  # fired timers' envelopes in the mailbox
+        # take() pops the oldest message: the deque's own popleft while nothing needs watching
+        # (no producer waits for room, no timer envelope is queued), else _take_watched.
+        self.take: Callable[[], Any] = self.mailbox.popleft
         self.timers: set[TimerRef] = set()
         self.external = external
         self.behaviour: Any = None
@@ -287,14 +293,26 @@ class _Process:
         if w is not None and not w.done():
             w.set_result(True)
 
-    def take(self) -> Any:
-        """Pop the oldest message; the caller has checked the mailbox is not empty."""
+    def _take_watched(self) -> Any:
+        """take() while producers wait for room or timer envelopes are queued."""
         msg = self.mailbox.popleft()
         if self.space_waiters:
             self._wake_space()
         if type(msg) is _Envelope:
-            return msg.delivered()
+            self.envelopes -= 1
+            msg = msg.delivered()
+        if not self.space_waiters and not self.envelopes:
+            self.take = self.mailbox.popleft
         return msg
+
+    def _watch(self) -> None:
+        self.take = self._take_watched
+
+    def put_envelope(self, envelope: _Envelope) -> None:
+        """Queue a fired timer's envelope (see otpy.timers)."""
+        self.envelopes += 1
+        self.take = self._take_watched
+        self.put(envelope)
 
     def take_at(self, index: int) -> Any:
         msg = self.mailbox[index]
@@ -302,6 +320,7 @@ class _Process:
         if self.space_waiters:
             self._wake_space()
         if type(msg) is _Envelope:
+            self.envelopes -= 1
             return msg.delivered()
         return msg
 
@@ -332,6 +351,8 @@ class _Process:
             if match(m.msg if type(m) is _Envelope else m):
                 del mb[i]
                 dropped += 1
+                if type(m) is _Envelope:
+                    self.envelopes -= 1
         if dropped and self.space_waiters:
             self._wake_space()
         return dropped
@@ -342,6 +363,8 @@ class _Process:
         for i in range(len(mb)):
             if mb[i] is obj:
                 del mb[i]
+                if type(obj) is _Envelope:
+                    self.envelopes -= 1
                 if self.space_waiters:
                     self._wake_space()
                 return True
@@ -357,6 +380,7 @@ class _Process:
         """Suspend until a message is taken from this mailbox (or the process exits)."""
         fut: asyncio.Future[None] = self.rt.loop.create_future()
         self.space_waiters.append(fut)
+        self.take = self._take_watched
         await fut
 
     async def wait_message(self, deadline: float | None = None) -> bool:
@@ -511,6 +535,8 @@ class _Process:
         if self.task is not None:
             rt.by_task.pop(self.task, None)
         self.mailbox.clear()
+        self.envelopes = 0
+        self.take = self.mailbox.popleft  # no cycle through a bound method of ours
         self.behaviour = None
 
 

@@ -349,7 +349,6 @@ def _check_idle(cls: type, callback: str, ret: Any, cont: Any, tmo: Any) -> None
 async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any, tmo: Any) -> None:
     cls = type(server)
     mb = proc.mailbox
-    take = proc.take
     parent = proc.parent
     loop = proc.rt.loop
     # Locals, not globals or attribute look-ups, on the hot path.
@@ -360,8 +359,6 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any, tmo: A
     ret: Any
     try:
         while True:
-            if proc.pending_exit is not None:  # killed, and a callback swallowed the cancel
-                raise asyncio.CancelledError
             if cont is not no_continue:
                 ret = await server.handle_continue(cont, state)
                 state, cont, tmo = _noreply(cls, "handle_continue", ret)
@@ -378,10 +375,12 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any, tmo: A
                 continue
             if not budget:
                 budget = FAIR_SLICE
+                if proc.pending_exit is not None:  # killed, and a callback swallowed it
+                    raise asyncio.CancelledError
                 await asyncio.sleep(0)  # let timers, signals and other processes run
                 continue
             budget -= 1
-            msg = take()
+            msg = proc.take()
             mtype = type(msg)
             if mtype is call_t:
                 ret = await handle_call(msg.request, msg, state)

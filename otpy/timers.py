@@ -62,7 +62,7 @@ class TimerRef:
             return
         self._into = weakref.ref(proc)
         self._envelope = envelope = _Envelope(msg)
-        proc.put(envelope)
+        proc.put_envelope(envelope)
 
     def _cancel_silently(self) -> None:
         """Its owner exited: stop it (a message already queued stays; it was sent)."""
