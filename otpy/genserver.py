@@ -359,6 +359,8 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any, tmo: A
     ret: Any
     try:
         while True:
+            if proc.pending_exit is not None:  # killed, and a callback swallowed the cancel
+                raise asyncio.CancelledError
             if cont is not no_continue:
                 ret = await server.handle_continue(cont, state)
                 state, cont, tmo = _noreply(cls, "handle_continue", ret)
@@ -375,8 +377,6 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any, tmo: A
                 continue
             if not budget:
                 budget = FAIR_SLICE
-                if proc.pending_exit is not None:  # killed, and a callback swallowed it
-                    raise asyncio.CancelledError
                 await asyncio.sleep(0)  # let timers, signals and other processes run
                 continue
             budget -= 1
