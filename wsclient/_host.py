@@ -320,12 +320,13 @@ class ClientHost(BehaviourServer):
             return await self._remote_close(conn, m, state)
         if t is ERROR:
             exc = m[1]
-            code = int(getattr(exc, "code", 1002))
-            return await self._lost(ProtocolError(self.redactor.text(str(exc)), code), state)
+            error_code = int(getattr(exc, "code", 1002))
+            detail = self.redactor.text(str(exc))
+            return await self._lost(ProtocolError(detail, error_code), state)
         # CLOSED or CLOSING: the transport is gone
         if self.machine.state == "closing":
-            code, reason = self.close_sent
-            return await self._lost(LocalClosed(code, reason), state)
+            sent_code, sent_reason = self.close_sent
+            return await self._lost(LocalClosed(sent_code, sent_reason), state)
         err = self.ws.exception() if self.ws is not None else None
         return await self._lost(
             TransportError(self.redactor.error(err) if err is not None else None), state

@@ -146,7 +146,15 @@ class WebsocketClient(Behaviour):
 def _prepare(url: Any, cls: Any, options: dict[str, Any]) -> tuple[Any, Any]:
     if not (isinstance(cls, type) and issubclass(cls, WebsocketClient)):
         raise TypeError(f"{cls!r} is not a WebsocketClient subclass")
-    return parse_url(url), parse_options(options)
+    u, opts = parse_url(url), parse_options(options)
+    if (u.url.user is not None or u.url.password is not None) and "authorization" in {
+        k.lower() for k in opts.headers
+    }:
+        raise InvalidOption(
+            "the URL carries a user and password and the headers an Authorization: give the "
+            "credentials once (aiohttp cannot send both)"
+        )
+    return u, opts
 
 
 async def _started(pid: otpy.Pid | None, opts: Any) -> otpy.Pid:
@@ -157,6 +165,7 @@ async def _started(pid: otpy.Pid | None, opts: Any) -> otpy.Pid:
             await otpy.call(pid, ConnectReq(start=False), opts.connect_timeout + 5.0)
         except BaseException:
             if otpy.is_alive(pid):
+                otpy.unlink(pid)  # the failed start must not take the caller down with it
                 await otpy.stop(pid, "shutdown")
             raise
     return pid
