@@ -23,7 +23,8 @@ class Stats:
     disconnects: int
     #: When the current connection opened (None when not connected).
     connected_since: float | None
-    #: Consecutive failed attempts so far (0 once a connection is up and healthy).
+    #: Consecutive failed attempts so far; it goes back to 0 at the next disconnect of a
+    #: connection that stayed up for ``Backoff.reset_after`` seconds.
     attempt: int
     #: The round-trip time of the last heartbeat ping answered, or None.
     rtt: float | None
