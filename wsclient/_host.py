@@ -122,32 +122,37 @@ class _Batch:
         self.conn, self.msg = conn, msg
 
 
-class _Drain:
+class _ForConn:
+    """A message about connection number `conn` (stale once a newer connection exists)."""
+
     __slots__ = ("conn",)
 
     def __init__(self, conn: int) -> None:
         self.conn = conn
 
 
-class _Retry:
-    __slots__ = ("conn",)
+class _Drain(_ForConn):
+    """Go on taking buffered frames (sent to itself after serving its mailbox)."""
 
-    def __init__(self, conn: int) -> None:
-        self.conn = conn
-
-
-class _Beat:
-    __slots__ = ("conn",)
-
-    def __init__(self, conn: int) -> None:
-        self.conn = conn
+    __slots__ = ()
 
 
-class _CloseDeadline:
-    __slots__ = ("conn",)
+class _Retry(_ForConn):
+    """The backoff timer: connect again."""
 
-    def __init__(self, conn: int) -> None:
-        self.conn = conn
+    __slots__ = ()
+
+
+class _Beat(_ForConn):
+    """The heartbeat timer."""
+
+    __slots__ = ()
+
+
+class _CloseDeadline(_ForConn):
+    """The close timer: the peer did not answer our close frame in time."""
+
+    __slots__ = ()
 
 
 # -- the calls the host answers itself ----------------------------------------------------------
