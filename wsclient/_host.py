@@ -375,7 +375,7 @@ class ClientHost(BehaviourServer):
         probe = self.probe
         pause = self.pause
         limit = self.opts.max_queue
-        ok_t, text_t = Ok, TEXT
+        ok_t, text_t, slice_ = Ok, TEXT, _DRAIN_SLICE
         count = 0
         nbytes = 0
         done = True
@@ -385,6 +385,10 @@ class ClientHost(BehaviourServer):
                 if t is not text_t and t is not BINARY:
                     break
                 m = await read()  # never suspends: the buffer is not empty
+                # aiohttp resumes reading on every read below its own bound: pause again
+                # before the handler runs, while max_queue frames wait
+                if pause is not None and (pause.paused or len(buf) >= limit):
+                    pause.check(len(buf))
                 data = m[1]
                 nbytes += len(data)
                 count += 1
@@ -397,13 +401,11 @@ class ClientHost(BehaviourServer):
                         done = False
                         return res
                     state = res.state
-                if pause is not None and (pause.paused or len(buf) >= limit):
-                    pause.check(len(buf))
                 if probe():
                     otpy.send(self.pid, _Drain(conn))  # behind the waiting messages
                     done = False
                     return NoReply(state)
-                if not count % _DRAIN_SLICE:
+                if not count % slice_:
                     await asyncio.sleep(0)  # let timers, calls and other clients run
                     if not self._current(conn):
                         done = False
@@ -619,6 +621,7 @@ class ClientHost(BehaviourServer):
                 self._drop()
                 self.machine.lost()
                 self.last_disconnect = "reconnect"
+                self._answer_close_waiters()  # the connection they wanted closed is gone
             elif self.machine.state == "backoff":
                 self._cancel(self.retry)
             plan = self.machine.plan(after, None)

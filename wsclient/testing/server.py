@@ -207,11 +207,11 @@ class Server:
         try:
             while True:
                 msg = await ws.receive()
+                frame = _frame(msg)
+                if frame is None or (type(frame) is CloseFrame and self._silent):
+                    break  # closed or broken (a silent server records no close either)
                 if self._silent:
                     continue
-                frame = _frame(msg)
-                if frame is None:  # closed or broken
-                    break
                 self.received.append(frame)
                 await self._notify()
                 if type(frame) is Ping:
