@@ -208,6 +208,7 @@ class ClientHost(BehaviourServer):
         self.deadline: otpy.TimerRef | None = None
         self.close_sent: tuple[int | None, str] = (1000, "")
         self.connect_waiters: list[otpy.From] = []
+        self.after_close_waiters: list[otpy.From] = []  # connect() asked while closing
         self.close_waiters: list[otpy.From] = []
         self.frames_in = self.bytes_in = self.frames_out = self.bytes_out = 0
         self.connected_since: float | None = None
@@ -223,6 +224,7 @@ class ClientHost(BehaviourServer):
             otpy.start_task(self._keep_shared_session(self.session))
         else:
             self.session = opts.session
+        self.module._wsclient_log = self.log  # for the module's default callbacks
         ret = await self.module.init(arg.arg)
         if type(ret) is Ok:
             self._connect()
@@ -542,6 +544,13 @@ class ClientHost(BehaviourServer):
         self.connect_waiters.clear()
         ret = await self.module.handle_disconnect(reason, state)
         t = type(ret)
+        if self.after_close_waiters and (t is Ok or t is Reconnect):
+            # wsclient.connect() came while this connection was closing: connect now
+            self.connect_waiters.extend(self.after_close_waiters)
+            self.after_close_waiters.clear()
+            self.machine.stay_down()
+            self._connect()
+            return NoReply(ret.state)
         if t is Ok:
             self.machine.stay_down()
             return NoReply(ret.state)
@@ -639,6 +648,8 @@ class ClientHost(BehaviourServer):
         raise self.bad_return(callback, ret, allowed)
 
     async def _abort(self, state: Any) -> Any:
+        if self.machine.state == "backoff":
+            return await self._close(1000, "", state)  # stays down, as a polite close does
         if self.ws is None and self.machine.state != "connecting":
             return NoReply(state)  # nothing to drop
         return await self._lost(LocalClosed(None, ""), state)
@@ -753,6 +764,8 @@ class ClientHost(BehaviourServer):
             otpy.reply(from_, None)
         elif m.state == "connecting":
             self.connect_waiters.append(from_)
+        elif m.state == "closing" and req.start:
+            self.after_close_waiters.append(from_)  # connect once the close is done
         elif req.start:
             self.connect_waiters.append(from_)
             self._connect()

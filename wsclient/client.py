@@ -102,9 +102,8 @@ class WebsocketClient(Behaviour):
 
     async def handle_cast(self, request: Any, state: Any) -> FrameResult:
         """A ``wsclient.cast`` arrived. Default: log ``ws_unhandled_cast``, carry on."""
-        structlog.get_logger("wsclient").warning(
-            "ws_unhandled_cast", module=type(self).__qualname__, request=repr(request)
-        )
+        log = getattr(self, "_wsclient_log", None) or structlog.get_logger("wsclient")
+        log.warning("ws_unhandled_cast", request=repr(request))
         return Ok(state)
 
     async def handle_info(self, msg: Any, state: Any) -> FrameResult:
@@ -123,17 +122,17 @@ class WebsocketClient(Behaviour):
 
     @classmethod
     async def start_link(
-        cls, url: Any, arg: Any = None, *, name: Any = None, **options: Any
+        cls, url: Any, arg: Any = None, *more: Any, name: Any = None, **options: Any
     ) -> otpy.Pid:
         """Start a client linked to the caller; return its pid. See :func:`start_link`."""
-        return await start_link(url, cls, arg, name=name, **options)
+        return await start_link(url, cls, arg, *more, name=name, **options)
 
     @classmethod
     async def start(
-        cls, url: Any, arg: Any = None, *, name: Any = None, **options: Any
+        cls, url: Any, arg: Any = None, *more: Any, name: Any = None, **options: Any
     ) -> otpy.Pid:
         """Like :meth:`start_link`, without a link to the caller."""
-        return await start(url, cls, arg, name=name, **options)
+        return await start(url, cls, arg, *more, name=name, **options)
 
     @classmethod
     def child_spec(cls, arg: Any = None, **overrides: Any) -> otpy.ChildSpec:
@@ -172,25 +171,39 @@ async def _started(pid: otpy.Pid | None, opts: Any) -> otpy.Pid:
 
 
 async def start_link(
-    url: Any, cls: type[WebsocketClient], arg: Any = None, *, name: Any = None, **options: Any
+    url: Any,
+    cls: type[WebsocketClient],
+    arg: Any = None,
+    *more: Any,
+    name: Any = None,
+    **options: Any,
 ) -> otpy.Pid:
     """Start a `cls` client for `url`, linked to the caller; return its pid.
 
-    `arg` goes to ``init``. `name` is a local name or a ``Via``; a taken one raises
-    :class:`otpy.AlreadyStarted`. The URL and options are checked first: InvalidURL and
-    InvalidOption are raised here. By default it returns before the connection is up; with
-    ``connect="sync"`` it waits for it, and raises the disconnect reason if it fails.
+    `arg` goes to ``init``; given more positional arguments (as a DynamicSupervisor's
+    ``extra_arguments`` do), ``init`` receives them all as one tuple ``(arg, *more)``.
+    `name` is a local name or a ``Via``; a taken one raises :class:`otpy.AlreadyStarted`.
+    The URL and options are checked first: InvalidURL and InvalidOption are raised here. By
+    default it returns before the connection is up; with ``connect="sync"`` it waits for it,
+    and raises the disconnect reason if it fails.
     """
     u, opts = _prepare(url, cls, options)
+    arg = (arg, *more) if more else arg
     pid = await otpy.behaviour.start_link(ClientHost, cls, Start(u, opts, arg), name=name)
     return await _started(pid, opts)
 
 
 async def start(
-    url: Any, cls: type[WebsocketClient], arg: Any = None, *, name: Any = None, **options: Any
+    url: Any,
+    cls: type[WebsocketClient],
+    arg: Any = None,
+    *more: Any,
+    name: Any = None,
+    **options: Any,
 ) -> otpy.Pid:
     """Like :func:`start_link`, without a link to the caller."""
     u, opts = _prepare(url, cls, options)
+    arg = (arg, *more) if more else arg
     pid = await otpy.behaviour.start(ClientHost, cls, Start(u, opts, arg), name=name)
     return await _started(pid, opts)
 

@@ -62,7 +62,8 @@ class Pong:
 @fast_init
 @dataclass(frozen=True, slots=True)
 class CloseFrame:
-    """A close frame (``{:close, code, reason}``). Received, it is delivered, then answered."""
+    """A close frame (``{:close, code, reason}``). Received, it is answered with the same code
+    (RFC 6455 5.5.1), then delivered to ``handle_frame``, then ``handle_disconnect`` runs."""
 
     code: int = 1000
     reason: str = ""

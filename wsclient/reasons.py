@@ -1,7 +1,9 @@
 """Why a connection ended, as ``handle_disconnect`` is told, and the exit reason ``GaveUp``.
 
 Every reason is a frozen dataclass with ``.attempt``: the number of consecutive failed
-attempts, 1 for the first failure after a connection was up (or for the very first attempt).
+attempts, this one included. The count goes back to zero only when a connection has stayed up
+for ``Backoff.reset_after`` seconds, so a connection that opens and drops at once counts as one
+more failure (fail, fail, connect, drop gives attempt 3), and a healthy one that drops gives 1.
 ``.kind`` is a short name used in logs and stats. The reasons are also exceptions (subclasses
 of :class:`Disconnected`): ``start_link(..., connect="sync")`` and ``wsclient.connect`` raise
 the reason when the attempt they wait for fails.
@@ -86,8 +88,9 @@ class LocalClosed(Disconnected):
     kind: ClassVar[str] = "local_closed"
 
     def __str__(self) -> str:
-        how = "dropped" if self.code is None else f"closed with {self.code} {self.reason!r}"
-        return f"the client {how} the connection"
+        if self.code is None:
+            return "the client dropped the connection"
+        return f"the client closed the connection with {self.code} {self.reason!r}"
 
 
 @dataclass(frozen=True, slots=True)
