@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 from otpy._runtime import _check_thread, _current
 from otpy.errors import BadReturn, Unhandled
 from otpy.genserver import From, GenServer, _start
+from otpy.log import logger
 from otpy.returns import InitResult
 from otpy.values import Pid
 
@@ -98,11 +99,29 @@ class BehaviourServer(GenServer):
         module = arg.module()  # a failing constructor fails the start, as a failing init does
         module.pid = self.pid
         self.module = module
+        if type(self).exited is not BehaviourServer.exited:
+            proc = _current()
+            assert proc is not None
+            proc.add_exit_callback(self._run_exited)
         return await self.init_module(arg.arg)
 
     async def init_module(self, arg: Any) -> InitResult:
         """Set the behaviour up and run the module's ``init``; return what GenServer's does."""
         raise NotImplementedError(f"{type(self).__qualname__} must define init_module")
+
+    def exited(self, reason: Any) -> None:
+        """Called once the process has exited, however it ended (a kill included, when
+        ``terminate`` does not run), as its links and monitors are told: release what the
+        behaviour holds outside the process here. Synchronous, and it must not raise (an
+        error is logged as ``behaviour_exit_failed``). Default: nothing."""
+
+    def _run_exited(self, _pid: Pid, reason: Any) -> None:
+        try:
+            self.exited(reason)
+        except Exception as e:
+            logger(pid=repr(self.pid)).error(
+                "behaviour_exit_failed", host=type(self).__qualname__, reason=repr(e), exc_info=e
+            )
 
     def bad_return(self, callback: str, value: Any, allowed: str) -> BadReturn:
         """The error for a module callback that returned `value`, not one of `allowed`."""

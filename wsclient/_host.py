@@ -219,11 +219,10 @@ class ClientHost(BehaviourServer):
         self.log = structlog.get_logger("wsclient").bind(
             client=who, url=self.url.display, module=type(self.module).__qualname__
         )
-        if opts.session is None:
-            self.session = _session.acquire()
-            otpy.start_task(self._keep_shared_session(self.session))
-        else:
-            self.session = opts.session
+        self.shared = opts.session is None
+        self.session: aiohttp.ClientSession = (
+            _session.acquire() if opts.session is None else opts.session
+        )
         self.module._wsclient_log = self.log  # for the module's default callbacks
         ret = await self.module.init(arg.arg)
         if type(ret) is Ok:
@@ -233,14 +232,15 @@ class ClientHost(BehaviourServer):
             return otpy.Stop(ret.reason, ret.state)
         raise self.bad_return("init", ret, "Ok(state), Stop(reason, state)")
 
-    @staticmethod
-    async def _keep_shared_session(session: aiohttp.ClientSession) -> None:
-        """Holds the shared session for this process; lets it go when the process exits
-        (a kill included: helpers are cancelled then too)."""
-        try:
-            await asyncio.Event().wait()
-        finally:
-            _session.release(session)
+    def exited(self, reason: Any) -> None:
+        """However the process ended (a kill included): no socket stays open, and the shared
+        session loses a user."""
+        ws = getattr(self, "ws", None)  # (the start may have failed before it was set)
+        if ws is not None:
+            abort(ws)
+        if getattr(self, "shared", False):
+            self.shared = False
+            _session.release(self.session)
 
     # -- connecting ---------------------------------------------------------------------------
 

@@ -4,10 +4,10 @@ The delay before attempt `n` (1 for the first retry) is drawn uniformly from
 ``[0, min(cap, initial * multiplier ** (n - 1))]`` ("full jitter", which spreads a crowd of
 clients that lost the same server over the whole window instead of sending them back together).
 When a connection drops while the count of failures stands at zero (the first connection, or
-one that stayed up for ``reset_after`` seconds, which resets the count), the reconnect waits a short jittered delay drawn from
-``[0, after_drop]``: never zero for everyone at once. A connection that drops sooner carries the
-count on, and its reconnect waits by the exponential window. A ``Retry-After`` header on a 429 or
-503 answer sets a floor under the next delay.
+one that stayed up for ``reset_after`` seconds, which resets the count), the reconnect waits a
+short jittered delay drawn from ``[0, after_drop]``: never zero for everyone at once. A
+connection that drops sooner carries the count on, and its reconnect waits by the exponential
+window. A ``Retry-After`` header on a 429 or 503 answer sets a floor under the next delay.
 """
 
 from __future__ import annotations

@@ -132,3 +132,43 @@ def test_a_module_callback_must_be_async() -> None:
         class Sync(Ticker):
             def handle_tick(self, n: int, state: Any) -> Tick:  # type: ignore[override]
                 return Tick(state)
+
+
+class _Releases(otpy.behaviour.BehaviourServer):
+    async def init_module(self, arg: Any) -> Any:
+        self.test = arg
+        return otpy.Ok(None)
+
+    def exited(self, reason: Any) -> None:
+        otpy.send(self.test, ("exited", reason))
+
+
+class _Module(otpy.behaviour.Behaviour):
+    pass
+
+
+async def test_exited_runs_however_the_process_ends_a_kill_included() -> None:
+    pid = await otpy.behaviour.start(_Releases, _Module, otpy.self_pid())
+    assert pid is not None
+    otpy.exit(pid, "kill")
+    assert await wait_msg("exited") == ("exited", "killed")
+
+
+class _FailsToRelease(_Releases):
+    def exited(self, reason: Any) -> None:
+        raise Boom("cannot release")
+
+
+async def test_a_failing_exited_is_logged_and_the_exit_still_notified() -> None:
+    with capture_logs() as logs:
+        pid = await otpy.behaviour.start(_FailsToRelease, _Module, otpy.self_pid())
+        assert pid is not None
+        assert await exit_reason_of_stop(pid) == "normal"
+    assert any(e["event"] == "behaviour_exit_failed" for e in logs)
+
+
+async def exit_reason_of_stop(pid: otpy.Pid) -> Any:
+    ref = otpy.monitor(pid)
+    await otpy.stop(pid)
+    down = await otpy.receive(match=lambda m: type(m) is otpy.Down and m.ref == ref, timeout=GUARD)
+    return down.reason

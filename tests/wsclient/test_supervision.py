@@ -75,3 +75,11 @@ async def test_clients_under_a_dynamic_supervisor(ws_server: Server) -> None:
     assert ws_server.open_connections == 3
     await otpy.stop(sup)
     await ws_server.wait_closed()
+
+
+async def test_a_killed_client_leaves_no_socket_open(ws_server: Server) -> None:
+    pid = await Reporter.start(ws_server.url, otpy.self_pid())
+    await next_event("connect")
+    otpy.exit(pid, "kill")
+    await ws_server.wait_closed()
+    assert not otpy.is_alive(pid)
