@@ -37,8 +37,10 @@ from wsclient.connection import (
     TEXT,
     ConnectStatus,
     ReadPause,
+    WriteStalled,
     _Refused,
     abort,
+    bounded,
     close_frame,
     dial,
     fast_reader,
@@ -53,7 +55,6 @@ from wsclient.frames import (
     Ping,
     Pong,
     Text,
-    check_close_code,
     check_outgoing,
     close_code_error,
 )
@@ -78,6 +79,9 @@ __all__ = ["ClientHost", "Start"]
 
 #: Frames handled in a row before the process yields to the event loop once.
 _DRAIN_SLICE = 256
+#: While frames are being handled, pings queued behind them are looked for at most this often
+#: (seconds): a pong is never later than this, or 16 handler calls, whichever is longer.
+_PING_SCAN = 0.1
 
 _CONNECT_RESULTS = "Ok(state), Reply(frames, state), Close(state, ...), Stop(reason, state)"
 _DISCONNECT_RESULTS = "Ok(state), Reconnect(state, after=None), Stop(reason, state)"
@@ -177,6 +181,9 @@ class CloseReq:
 class StatsReq:
     __slots__ = ()
 
+    def __repr__(self) -> str:
+        return "wsclient.stats()"
+
 
 _END = frozenset({CLOSE, ERROR, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING})
 
@@ -214,6 +221,12 @@ class ClientHost(BehaviourServer):
         self.connected_since: float | None = None
         self.last_disconnect: str | None = None
         self.probe = otpy.mailbox_probe()
+        self.early_pongs: set[int] = set()  # ids of buffered pings answered ahead of their turn
+        self.ping_scan_at = 0.0
+        # A write may wait this long for the socket to drain; longer, and the peer has stopped
+        # reading: the connection is dead, as a heartbeat would find (None: the heartbeat is
+        # off, and so is this bound).
+        self.write_bound = opts.ping_timeout if opts.ping_interval is not None else None
         me = otpy.process_info(self.pid)
         who = me.names[0] if me is not None and me.names else repr(self.pid)
         self.log = structlog.get_logger("wsclient").bind(
@@ -284,7 +297,9 @@ class ClientHost(BehaviourServer):
             return NoReply(state)
         ws = self.ws = msg.ws
         self.buf = fast_reader(ws)
-        self.pause = ReadPause(ws, self.opts.max_queue) if self.buf is not None else None
+        self.pause = (
+            ReadPause(ws, self.opts.max_queue, self.buf) if self.buf is not None else None
+        )
         self.connected_since = time.time()
         self.log.info("ws_connected", subprotocol=msg.status.subprotocol)
         self._schedule_beat(msg.conn)
@@ -309,6 +324,9 @@ class ClientHost(BehaviourServer):
         m = msg.msg
         t = m[0]
         self.machine.received()
+        pause = self.pause
+        if pause is not None and len(self.buf) >= pause.limit:
+            pause.check(len(self.buf))  # before a handler that may be slow runs
         if t is TEXT or t is BINARY:
             self.frames_in += 1
             self.bytes_in += len(m[1])
@@ -335,23 +353,32 @@ class ClientHost(BehaviourServer):
             sent_code, sent_reason = self.close_sent
             return await self._lost(LocalClosed(sent_code, sent_reason), state)
         err = self.ws.exception() if self.ws is not None else None
-        return await self._lost(
-            TransportError(self.redactor.error(err) if err is not None else None), state
-        )
+        if err is None or isinstance(err, aiohttp.ClientConnectionResetError):
+            # (aiohttp's own error here is about its failed attempt to answer, not the cause)
+            err = ConnectionResetError("the connection ended without a close frame")
+        return await self._lost(TransportError(self.redactor.error(err)), state)
 
     async def _control(self, conn: int, m: Any, state: Any) -> Any:
         ws = self.ws
         assert ws is not None
         data = m[1]
         if m[0] is PING:
-            try:
-                await ws.pong(data)  # at once, before the callback sees it
-            except (ConnectionError, aiohttp.ClientError) as e:
-                return await self._lost(TransportError(self.redactor.error(e)), state)
+            if id(m) in self.early_pongs:  # answered while it waited behind other frames
+                self.early_pongs.discard(id(m))
+            else:
+                try:
+                    await bounded(ws.pong(data), self.write_bound)  # before the callback
+                except WriteStalled:
+                    return await self._stalled(state)
+                except (ConnectionError, aiohttp.ClientError) as e:
+                    return await self._lost(TransportError(self.redactor.error(e)), state)
+                self.frames_out += 1
             frame: Any = Ping(data)
         else:
+            self.machine.pong()
             frame = Pong(data)
         self.frames_in += 1
+        self.bytes_in += len(data)
         ret = await self.module.handle_frame(frame, state)
         if type(ret) is Ok:
             state = ret.state
@@ -389,7 +416,7 @@ class ClientHost(BehaviourServer):
                 m = await read()  # never suspends: the buffer is not empty
                 # aiohttp resumes reading on every read below its own bound: pause again
                 # before the handler runs, while max_queue frames wait
-                if pause is not None and (pause.paused or len(buf) >= limit):
+                if pause is not None and len(buf) >= limit:
                     pause.check(len(buf))
                 data = m[1]
                 nbytes += len(data)
@@ -407,6 +434,15 @@ class ClientHost(BehaviourServer):
                     otpy.send(self.pid, _Drain(conn))  # behind the waiting messages
                     done = False
                     return NoReply(state)
+                # a slow handler must not keep the server's pings waiting behind the frames
+                # queued before them: answer those now (they are delivered in turn)
+                if (
+                    not count & 15
+                    and self.clock() >= self.ping_scan_at
+                    and not await self._answer_queued_pings(ws, buf)
+                ):
+                    done = False
+                    return await self._stalled(state)
                 if not count % slice_:
                     await asyncio.sleep(0)  # let timers, calls and other clients run
                     if not self._current(conn):
@@ -418,10 +454,23 @@ class ClientHost(BehaviourServer):
             if count:
                 self.machine.received()
         if done:
-            if pause is not None and pause.paused:
-                pause.check(len(buf))
             go.set()
         return NoReply(state)
+
+    async def _answer_queued_pings(self, ws: aiohttp.ClientWebSocketResponse, buf: Any) -> bool:
+        """Pong every ping waiting in aiohttp's buffer; False if a write stalled."""
+        self.ping_scan_at = self.clock() + _PING_SCAN
+        for msg, _size in list(buf):
+            if msg[0] is PING and id(msg) not in self.early_pongs:
+                self.early_pongs.add(id(msg))
+                try:
+                    await bounded(ws.pong(msg[1]), self.write_bound)
+                except WriteStalled:
+                    return False
+                except (ConnectionError, aiohttp.ClientError):
+                    return True  # the reader will report the broken connection
+                self.frames_out += 1
+        return True
 
     def _current(self, conn: int) -> bool:
         return self.ws is not None and conn == self.machine.conn
@@ -434,8 +483,8 @@ class ClientHost(BehaviourServer):
         frame = close_frame(m)
         bad = close_code_error(frame.code) if frame.code != 1005 else None
         if bad is not None:  # a code that may not be on the wire: a protocol error (RFC 7.4)
-            with contextlib.suppress(ConnectionError, aiohttp.ClientError):
-                await send_close(ws, 1002, "")  # the socket is dropped next anyway
+            with contextlib.suppress(ConnectionError, aiohttp.ClientError, WriteStalled):
+                await send_close(ws, 1002, "", self.write_bound)  # the socket is dropped next
             return await self._lost(ProtocolError(bad, 1002), state)
         if self.machine.state == "closing":  # the answer to our close
             code, reason = self.close_sent
@@ -445,8 +494,9 @@ class ClientHost(BehaviourServer):
                 return ret
             return await self._lost(LocalClosed(code, reason), ret.state)
         # echo it, as RFC 6455 5.5.1 asks (an empty one for an empty one)
-        with contextlib.suppress(ConnectionError, aiohttp.ClientError):
-            await send_close(ws, None if frame.code == 1005 else frame.code, "")
+        with contextlib.suppress(ConnectionError, aiohttp.ClientError, WriteStalled):
+            code = None if frame.code == 1005 else frame.code
+            await send_close(ws, code, "", self.write_bound)
         finish(ws)
         ret = await self._frame_then(frame, state)
         if type(ret) is not NoReply:
@@ -483,8 +533,8 @@ class ClientHost(BehaviourServer):
             self._cancel(self.beat)
             self.beat = None
             try:
-                await send_close(self.ws, code, reason)
-            except (ConnectionError, aiohttp.ClientError):
+                await send_close(self.ws, code, reason, self.write_bound)
+            except (ConnectionError, aiohttp.ClientError, WriteStalled):
                 return await self._lost(LocalClosed(code, reason), state)
             self.deadline = otpy.send_after(
                 self.pid, _CloseDeadline(m.conn), max(0.0, deadline - self.clock())
@@ -516,6 +566,7 @@ class ClientHost(BehaviourServer):
             self.helper.cancel()
             self.helper = None
         self.go = None
+        self.early_pongs.clear()
         for t in (self.beat, self.deadline):
             self._cancel(t)
         self.beat = self.deadline = None
@@ -580,6 +631,11 @@ class ClientHost(BehaviourServer):
                 self.pid, _Beat(conn), max(0.0, hb.next_at - self.clock())
             )
 
+    async def _stalled(self, state: Any) -> Any:
+        """A write did not drain within its bound: the peer stopped reading, the link is dead."""
+        self.log.warning("ws_heartbeat_timeout", why="a write did not drain")
+        return await self._lost(HeartbeatTimeout(), state)
+
     async def _on_beat(self, msg: _Beat, state: Any) -> Any:
         self.beat = None
         if not self._current(msg.conn):
@@ -591,9 +647,12 @@ class ClientHost(BehaviourServer):
         if hb.action == "ping":
             assert self.ws is not None
             try:
-                await self.ws.ping(b"wsclient")
+                await bounded(self.ws.ping(b"wsclient"), self.write_bound)
+            except WriteStalled:
+                return await self._stalled(state)
             except (ConnectionError, aiohttp.ClientError) as e:
                 return await self._lost(TransportError(self.redactor.error(e)), state)
+            self.frames_out += 1
         if hb.next_at is not None:
             self.beat = otpy.send_after(
                 self.pid, _Beat(msg.conn), max(0.0, hb.next_at - self.clock())
@@ -622,13 +681,13 @@ class ClientHost(BehaviourServer):
         if t is Close:
             if ret.abort:
                 return await self._abort(ret.state)
-            code = check_close_code(ret.code)
-            return await self._close(code, _reason_text(ret.reason), ret.state)
+            check_outgoing(CloseFrame(ret.code, ret.reason))  # a bad one is the callback's bug
+            return await self._close(ret.code, ret.reason, ret.state)
         if t is Reconnect and callback != "handle_connect":
             after = _checked_after(ret.after)
             if self.ws is not None or self.machine.state == "connecting":
                 self._drop()
-                self.machine.lost()
+                self.machine.dropped()  # asked for: not a failed attempt
                 self.last_disconnect = "reconnect"
                 self._answer_close_waiters()  # the connection they wanted closed is gone
             elif self.machine.state == "backoff":
@@ -675,7 +734,10 @@ class ClientHost(BehaviourServer):
 
     async def _write(self, ws: aiohttp.ClientWebSocketResponse, frames: list[Any]) -> None:
         try:
-            await send_frames(ws, frames)
+            await send_frames(ws, frames, self.write_bound)
+        except WriteStalled:
+            self.log.warning("ws_heartbeat_timeout", why="a write did not drain")
+            raise _SendFailed(HeartbeatTimeout()) from None
         except (ConnectionError, aiohttp.ClientError, RuntimeError) as e:
             raise _SendFailed(TransportError(self.redactor.error(e))) from None
         self.frames_out += len(frames)
@@ -735,7 +797,7 @@ class ClientHost(BehaviourServer):
                 return NoReply(state)
             except _SendFailed as e:
                 err = NotConnected("disconnected")
-                err.__cause__ = e.reason.error
+                err.__cause__ = getattr(e.reason, "error", None) or e.reason
                 reply_error(from_, err)
                 return await self._lost(e.reason, state)
             otpy.reply(from_, None)
@@ -797,9 +859,9 @@ class ClientHost(BehaviourServer):
             if ws is not None and self.machine.state == "connected":
                 # an orderly stop says goodbye (1001: going away), without waiting for the answer
                 try:
-                    await send_close(ws, 1001, "")
+                    await send_close(ws, 1001, "", self.opts.close_timeout)
                     finish(ws)  # flushes the close frame, then closes
-                except (ConnectionError, aiohttp.ClientError):
+                except (ConnectionError, aiohttp.ClientError, WriteStalled):
                     pass
                 self.ws = None
             self._drop()
@@ -808,7 +870,7 @@ class ClientHost(BehaviourServer):
 
 
 class _SendFailed(Exception):
-    def __init__(self, reason: TransportError) -> None:
+    def __init__(self, reason: TransportError | HeartbeatTimeout) -> None:
         self.reason = reason
 
 
@@ -823,12 +885,6 @@ def _checked_after(after: Any) -> float | None:
     if isinstance(after, bool) or not isinstance(after, int | float) or not after >= 0:
         raise TypeError(f"Reconnect(after=...) must be seconds >= 0 or None, not {after!r}")
     return float(after)
-
-
-def _reason_text(reason: Any) -> str:
-    if type(reason) is not str:
-        raise TypeError(f"Close(reason=...) must be a str, not {reason!r}")
-    return reason
 
 
 def _public_state(state: str) -> str:

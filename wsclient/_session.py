@@ -1,8 +1,9 @@
 """The aiohttp session clients connect with when none is given: one per event loop, shared.
 
 Its connector has no connection limit (aiohttp's default of 100 would make the 101st client
-wait), so that 10,000 clients in one process work with the defaults. It is closed when the
-last client using it has exited; the next client opens a new one.
+wait), so that 10,000 clients in one process work with the defaults, and it keeps no cookies: a
+cookie one client's server sets must not ride along on another client's handshake. It is closed
+when the last client using it has exited; the next client opens a new one.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def acquire() -> aiohttp.ClientSession:
     if entry is None or entry[0].closed:
         new = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
+            # no cookie jar: clients that share the session must not share each other's cookies
+            cookie_jar=aiohttp.DummyCookieJar(),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=None, sock_read=None),
         )
         entry = _shared[loop] = [new, 0]

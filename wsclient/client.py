@@ -32,7 +32,6 @@ which the client stays down.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -43,7 +42,7 @@ from otpy.behaviour import Behaviour, reply_error
 from wsclient._host import ClientHost, CloseReq, ConnectReq, SendFrames, Start, StatsReq
 from wsclient.connection import ConnectStatus
 from wsclient.errors import InvalidOption
-from wsclient.frames import check_close_code, check_outgoing
+from wsclient.frames import CloseFrame, check_outgoing
 from wsclient.options import parse_options
 from wsclient.reasons import Disconnected, LocalClosed
 from wsclient.results import ConnectResult, DisconnectResult, FrameResult, Ok, Reconnect
@@ -231,11 +230,32 @@ def child_spec(cls: type[WebsocketClient], arg: Any = None, **overrides: Any) ->
     url = conf.pop("url")
     user_arg = conf.pop("arg", None)
     name = conf.pop("name", None)
-    _prepare(url, cls, conf)  # fail here, where the tree is written down
-    start_fn = functools.partial(start_link, url, cls, name=name, **conf)
+    u, _ = _prepare(url, cls, conf)  # fail here, where the tree is written down
+    start_fn = _ClientStart(url, u.display, cls, name, conf)
     fields: dict[str, Any] = {"id": cls, "start": (start_fn, (user_arg,))}
     fields.update(overrides)
     return otpy.ChildSpec(**fields)
+
+
+class _ClientStart:
+    """A child spec's start function: ``start_link(url, cls, *args, name=..., **options)``.
+    Its repr shows the URL without credentials and no option values (headers may be secret)."""
+
+    __slots__ = ("cls", "display", "name", "options", "url")
+
+    def __init__(
+        self, url: Any, display: str, cls: type[WebsocketClient], name: Any, options: Any
+    ) -> None:
+        self.url, self.display, self.cls, self.name, self.options = (
+            url, display, cls, name, options
+        )  # fmt: skip
+
+    async def __call__(self, *args: Any) -> otpy.Pid:
+        return await start_link(self.url, self.cls, *args, name=self.name, **self.options)
+
+    def __repr__(self) -> str:
+        opts = f", options: {', '.join(sorted(self.options))}" if self.options else ""
+        return f"<start {self.cls.__qualname__} for {self.display}{opts}>"
 
 
 async def send_frame(server: Any, frame: Any, timeout: float | None = 5.0) -> None:
@@ -269,9 +289,7 @@ async def close(
 ) -> None:
     """Close the connection politely and stay down; return once it is closed. Closing a client
     that is not connected does nothing."""
-    check_close_code(code)
-    if not isinstance(reason, str) or len(reason.encode()) > 123:
-        raise InvalidOption(f"a close reason is a str of at most 123 bytes, not {reason!r}")
+    check_outgoing(CloseFrame(code, reason))
     await otpy.call(server, CloseReq(code, reason), timeout)
 
 

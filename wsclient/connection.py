@@ -20,7 +20,6 @@ The private parts, and why:
 from __future__ import annotations
 
 import asyncio
-import ssl as _ssl
 import struct
 from collections import deque
 from dataclasses import dataclass
@@ -124,7 +123,7 @@ async def dial(
         raise _Refused(
             ConnectFailed(TimeoutError(f"no connection within {opts.connect_timeout}s"))
         ) from None
-    except (aiohttp.ClientError, OSError, _ssl.SSLError, ValueError) as e:
+    except Exception as e:  # refused, DNS, TLS, a proxy, a session closed meanwhile...
         raise _Refused(ConnectFailed(e)) from None
     response = ws._response
     extensions = tuple(
@@ -182,54 +181,124 @@ def to_frame(msg: Any) -> Any:
 
 
 class ReadPause:
-    """Stops reading the socket while `limit` frames wait, and reads again below half."""
+    """Stops reading the socket while `limit` frames wait for the handler.
 
-    __slots__ = ("limit", "paused", "protocol")
+    The check runs after every read from the socket (aiohttp's protocol's ``data_received`` is
+    wrapped, on this connection only), so that a handler that is slow, or suspended, cannot let
+    more than one read's worth of frames (64 KiB) past the limit; and again before each handler
+    call. It only ever pauses: aiohttp resumes reading itself when a frame is taken and its own
+    buffer is below its own bound (and leaves reading paused while it is over that bound, with
+    unparsed bytes stashed); resuming from here could override that and let the stash grow.
+    """
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, limit: int) -> None:
-        self.protocol = getattr(ws._reader, "_protocol", None)
+    __slots__ = ("limit", "protocol")
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, limit: int, buf: deque[Any]) -> None:
+        protocol = getattr(ws._reader, "_protocol", None)
+        self.protocol = protocol
         self.limit = limit
-        self.paused = False
+        if protocol is None or not hasattr(protocol, "__dict__"):
+            return
+        received = protocol.data_received
+
+        def data_received(data: bytes) -> None:
+            received(data)
+            if len(buf) >= limit and not protocol._reading_paused:
+                protocol.pause_reading()
+
+        protocol.data_received = data_received  # read at each call by asyncio's transports
 
     def check(self, waiting: int) -> None:
         protocol = self.protocol
-        if protocol is None:
-            return
-        if waiting >= self.limit:
-            if not protocol._reading_paused:
-                protocol.pause_reading()
-            self.paused = True
-        elif self.paused and waiting <= self.limit // 2:
-            self.paused = False
-            if protocol._reading_paused:
-                protocol.resume_reading()
+        if protocol is not None and waiting >= self.limit and not protocol._reading_paused:
+            protocol.pause_reading()
 
 
 # -- writing and closing --------------------------------------------------------------------------
 
 
-async def send_frames(ws: aiohttp.ClientWebSocketResponse, frames: list[Any]) -> None:
-    """Write checked frames in order; returns once written (waiting while the socket drains)."""
+class WriteStalled(Exception):
+    """A write waited longer than its bound for the socket to drain: the peer stopped reading."""
+
+
+class _Continue:
+    """Awaits the rest of a coroutine that has already run up to its first suspension: what
+    ``yield from`` does, for a coroutine started by hand (see :func:`bounded`)."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Any, first: Any) -> None:
+        self.coro = coro
+        self.first = first
+
+    def __await__(self) -> Any:
+        coro, value = self.coro, self.first
+        while True:
+            try:
+                sent = yield value
+            except BaseException as e:  # a cancellation or a timeout, thrown in by the task
+                try:
+                    value = coro.throw(e)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    value = coro.send(sent)
+                except StopIteration as done:
+                    return done.value
+
+
+async def bounded(coro: Any, seconds: float | None) -> None:
+    """Await a write, giving it at most `seconds` if it has to wait for the socket to drain.
+
+    Most writes finish without waiting (the transport buffers them); those run with no timer at
+    all, which matters on the send path (``asyncio.timeout`` costs about 6 us). Only a write
+    that suspends, that is one waiting for a peer to read, is finished under a deadline, and
+    raises WriteStalled when it passes.
+    """
+    if seconds is None:
+        await coro
+        return
+    try:
+        first = coro.send(None)
+    except StopIteration:
+        return
+    try:
+        async with asyncio.timeout(seconds):
+            await _Continue(coro, first)
+    except TimeoutError:
+        raise WriteStalled(f"the socket did not drain within {seconds}s") from None
+
+
+async def send_frames(
+    ws: aiohttp.ClientWebSocketResponse, frames: list[Any], bound: float | None
+) -> None:
+    """Write checked frames in order; returns once written (waiting while the socket drains,
+    at most `bound` seconds a frame: WriteStalled after that)."""
     for frame in frames:
         t = type(frame)
         if t is Text:
-            await ws.send_str(frame.data)
+            await bounded(ws.send_str(frame.data), bound)
         elif t is Binary:
-            await ws.send_bytes(bytes(frame.data))
+            await bounded(ws.send_bytes(bytes(frame.data)), bound)
         elif t is Ping:
-            await ws.ping(bytes(frame.data))
+            await bounded(ws.ping(bytes(frame.data)), bound)
         elif t is Pong:
-            await ws.pong(bytes(frame.data))
+            await bounded(ws.pong(bytes(frame.data)), bound)
         else:  # pragma: no cover - close frames go through send_close
             raise AssertionError(f"not a data or ping frame: {frame!r}")
 
 
-async def send_close(ws: aiohttp.ClientWebSocketResponse, code: int | None, reason: str) -> None:
+async def send_close(
+    ws: aiohttp.ClientWebSocketResponse, code: int | None, reason: str, bound: float | None
+) -> None:
     """Send a close frame (`code` None: an empty one) and go on reading until the peer's."""
     payload = b"" if code is None else struct.pack("!H", code) + reason.encode("utf-8")
     writer = ws._writer
-    await writer.send_frame(payload, CLOSE)
-    writer._closing = True  # no data frame may follow a close frame
+    try:
+        await bounded(writer.send_frame(payload, CLOSE), bound)
+    finally:
+        writer._closing = True  # no data frame may follow a close frame
 
 
 def abort(ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -254,4 +323,4 @@ def close_frame(msg: Any) -> CloseFrame:
     return CloseFrame(code, msg[2] or "")
 
 
-__all__ += ["ReadPause", "close_frame", "finish", "to_frame"]
+__all__ += ["ReadPause", "WriteStalled", "bounded", "close_frame", "finish", "to_frame"]

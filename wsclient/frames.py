@@ -100,12 +100,23 @@ def check_close_code(code: Any) -> int:
     return int(code)
 
 
+def _check_utf8(text: str, what: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidFrame(
+            f"{what} cannot be sent as UTF-8 ({e.reason} at {e.start}: a lone surrogate?)"
+        ) from None
+
+
 def check_outgoing(frame: Any) -> Any:
     """Check a frame before it is sent; return it, or raise InvalidFrame saying what is wrong."""
     t = type(frame)
     if t is Text:
         if type(frame.data) is not str:
             raise InvalidFrame(f"Text.data must be a str, not {type(frame.data).__name__}")
+        if not frame.data.isascii():
+            _check_utf8(frame.data, "Text.data")
         return frame
     if t is Binary:
         if not isinstance(frame.data, bytes | bytearray | memoryview):
@@ -124,7 +135,7 @@ def check_outgoing(frame: Any) -> Any:
         check_close_code(frame.code)
         if type(frame.reason) is not str:
             raise InvalidFrame(f"CloseFrame.reason must be a str, not {frame.reason!r}")
-        if len(frame.reason.encode()) > _CONTROL_MAX - 2:
+        if len(_check_utf8(frame.reason, "CloseFrame.reason")) > _CONTROL_MAX - 2:
             raise InvalidFrame(
                 f"a close reason is at most {_CONTROL_MAX - 2} bytes of UTF-8 (RFC 6455 5.5)"
             )

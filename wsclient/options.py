@@ -81,6 +81,7 @@ class Options:
 
 
 _NAMES = tuple(f.name for f in fields(Options))
+_MAX_MSG_LIMIT = 2**31 - 1  # aiohttp's reader keeps the limit in a C integer
 
 
 def _seconds(name: str, value: Any, allow_none: bool, positive: bool = True) -> float | None:
@@ -149,8 +150,13 @@ def parse_options(options: dict[str, Any]) -> Options:
         kw["compress"] = options["compress"]
     if "max_msg_size" in options:
         m = options["max_msg_size"]
-        if m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 1):
-            raise InvalidOption(f"max_msg_size must be an int of bytes >= 1 or None, not {m!r}")
+        if m is not None and (
+            isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= _MAX_MSG_LIMIT
+        ):
+            raise InvalidOption(
+                f"max_msg_size must be an int of bytes from 1 to {_MAX_MSG_LIMIT} (2 GiB), or "
+                f"None for no limit, not {m!r}"
+            )
         kw["max_msg_size"] = m
     if "ssl" in options:
         s = options["ssl"]
@@ -168,6 +174,8 @@ def parse_options(options: dict[str, Any]) -> Options:
         s = options["session"]
         if s is not None and not isinstance(s, aiohttp.ClientSession):
             raise InvalidOption(f"session must be an aiohttp.ClientSession, not {s!r}")
+        if s is not None and s.closed:
+            raise InvalidOption("the session given is closed; pass an open ClientSession")
         kw["session"] = s
     if "backoff" in options:
         b = options["backoff"]

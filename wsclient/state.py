@@ -81,6 +81,8 @@ class Machine:
         self.connects = 0
         self.disconnects = 0
         self.rtt: float | None = None
+        self.rtt_from: float | None = None  # when the ping a pong would answer was sent
+        self.was_up = False
 
     # -- connecting ---------------------------------------------------------------------------
 
@@ -112,9 +114,15 @@ class Machine:
     def received(self) -> None:
         """Something came from the peer: it is alive (any frame answers a ping)."""
         self.last_rx = self.clock()
-        if self.ping_sent_at is not None:
-            self.rtt = self.last_rx - self.ping_sent_at
-            self.ping_sent_at = None
+        self.ping_sent_at = None
+
+    def pong(self) -> None:
+        """A pong came: the round-trip time of the last heartbeat ping, if one is out."""
+        started = self.rtt_from
+        if started is not None:
+            self.rtt = self.clock() - started
+            self.rtt_from = None
+        self.received()
 
     def heartbeat(self, behind: bool) -> Heartbeat:
         """Check the link. `behind`: frames are waiting for ``handle_frame``, so the peer is
@@ -135,6 +143,7 @@ class Machine:
         due = self.last_rx + interval
         if now >= due:
             self.ping_sent_at = now
+            self.rtt_from = now
             return Heartbeat("ping", now + (self.ping_timeout or interval))
         return Heartbeat(None, due)
 
@@ -171,7 +180,17 @@ class Machine:
         self.ping_sent_at = None
         return self.attempt
 
-    was_up: bool = False
+    def dropped(self) -> None:
+        """The client itself dropped the connection to reconnect (a Reconnect result): not a
+        failure, so the attempt count stays as it was."""
+        was_up = self.state in ("connected", "closing")
+        if was_up:
+            self.disconnects += 1
+        self.was_up = was_up
+        self.state = "down"
+        self.connected_at = None
+        self.close_deadline = None
+        self.ping_sent_at = None
 
     def plan(self, after: float | None, retry_after: float | None) -> Plan:
         """After ``handle_disconnect`` returned Reconnect: when to try again, or give up."""
@@ -181,7 +200,7 @@ class Machine:
             return Plan(None, self.attempt)
         if after is not None:
             delay = after
-        elif self.was_up and self.attempt == 1:
+        elif self.was_up and self.attempt <= 1:
             delay = self.backoff.drop_delay(self.rng)
         else:
             delay = self.backoff.delay(self.attempt, self.rng)

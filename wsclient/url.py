@@ -47,19 +47,27 @@ def parse_url(value: Any) -> ClientURL:
             raise InvalidURL(f"not a URL ({e}); give one like 'wss://host/path'") from None
     else:
         raise InvalidURL(f"the URL must be a str or a yarl.URL, not {type(value).__name__}")
-    shown = redact(url) if url.absolute else "(a relative URL)"
+    try:
+        shown = redact(url) if url.absolute else "(a relative URL)"
+        host = url.host
+    except (UnicodeError, ValueError) as e:  # a host that IDNA refuses
+        raise InvalidURL(f"the URL's host is not valid ({e})") from None
     if url.scheme not in ("ws", "wss"):
         scheme = url.scheme or "none"
         hint = " (use wss:// for https)" if url.scheme in ("http", "https") else ""
         raise InvalidURL(f"{shown}: the scheme must be ws or wss, not {scheme}{hint}")
-    if not url.host:
+    if not host:
         raise InvalidURL(f"{shown}: the URL has no host")
+    if any(c.isspace() for c in host):
+        raise InvalidURL(f"{shown}: the host has white space in it")
     if url.fragment:
         raise InvalidURL(f"{shown}: a websocket URL has no #fragment (RFC 6455 3)")
     try:
-        url.port  # noqa: B018  (a bad port raises here)
+        port = url.port
     except ValueError as e:
         raise InvalidURL(f"{shown}: {e}") from None
+    if port == 0:
+        raise InvalidURL(f"{shown}: port 0 cannot be connected to")
     if not url.raw_path:
         url = url.with_path("/")
     return ClientURL(url, redact(url))

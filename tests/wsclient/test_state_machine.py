@@ -289,13 +289,26 @@ def test_dead_at_ping_timeout_after_the_ping() -> None:
     assert m.heartbeat(behind=False) == Heartbeat("dead", None)
 
 
-def test_received_after_a_ping_clears_it_and_records_the_rtt() -> None:
+def test_received_after_a_ping_clears_it_without_taking_it_for_the_pong() -> None:
+    clock = Clock()
+    m = connected(clock)
+    clock.advance(10.0)
+    m.heartbeat(behind=False)
+    clock.advance(0.1)
+    m.received()  # any frame shows the peer alive ...
+    assert m.ping_sent_at is None and m.rtt is None  # ... but only a pong measures the rtt
+    clock.advance(0.15)
+    m.pong()
+    assert m.rtt == pytest.approx(0.25)
+
+
+def test_a_pong_after_a_ping_clears_it_and_records_the_rtt() -> None:
     clock = Clock()
     m = connected(clock)
     clock.advance(10.0)
     m.heartbeat(behind=False)
     clock.advance(0.25)
-    m.received()
+    m.pong()
     assert m.ping_sent_at is None and m.rtt == pytest.approx(0.25)
     clock.advance(5.0)  # past the old ping's deadline: not dead, the ping was answered
     assert m.heartbeat(behind=False) == Heartbeat(None, pytest.approx(1020.25))
