@@ -9,6 +9,7 @@ record's own methods; other modules call those methods.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from threading import get_ident
@@ -137,12 +138,17 @@ _IDLE_KEPT = 4
 
 
 class _Runtime:
-    """All processes of one event loop."""
+    """All processes of one event loop.
 
-    __slots__ = ("by_task", "loop", "names", "procs", "thread", "timeouts")
+    It holds its loop weakly: ``_runtimes`` maps loops to runtimes weakly, so a strong reference
+    back to the loop would keep every loop that ever used otpy (one per test, or any loop never
+    closed) alive forever, with its processes.
+    """
+
+    __slots__ = ("__weakref__", "_loop", "by_task", "names", "procs", "thread", "timeouts")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        self._loop = weakref.ref(loop)
         self.thread = get_ident()
         self.procs: dict[int, _Process] = {}  # keyed by Pid.id: an int hashes in C
         # the task of each process, and of each helper task (a helper acts as its owner)
@@ -150,15 +156,22 @@ class _Runtime:
         self.names: dict[str, Pid] = {}
         self.timeouts = _Timeouts()
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop()
+        assert loop is not None  # only used while the loop runs
+        return loop
+
     def forget_name(self, name: str) -> None:
         """Drop `name` from the table (its holder is gone already)."""
         self.names.pop(name, None)
 
 
-# Runtimes by loop. A runtime holds its loop; the runtimes of closed loops are dropped whenever
-# a new runtime is made, so the loops of finished tests or `asyncio.run` calls do not pile up.
-_runtimes: dict[asyncio.AbstractEventLoop, _Runtime] = {}
+_runtimes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Runtime] = (
+    weakref.WeakKeyDictionary()
+)
 # (loop, runtime, thread) of the last look-up: the common one-loop case skips the slow path.
+# It holds that one loop strongly; the next look-up on another loop replaces it.
 _last: tuple[Any, Any, int] = (None, None, 0)
 
 
@@ -168,10 +181,16 @@ def _rt() -> _Runtime:
     ``asyncio.get_running_loop`` makes a ``getpid`` system call on every call (to notice a
     fork), which made it the largest cost of a cast. The cached runtime is used instead when
     its loop is running a task step in this thread right now: only one loop runs per thread,
-    and the C accelerator keeps the task each loop is stepping in ``_current_tasks``.
+    and the C accelerator keeps the task each loop is stepping in ``_current_tasks``. The
+    thread is the loop's own (asyncio's loops record the thread they run in), not the one that
+    last looked, so a loop handed to another thread is never taken for this thread's.
     """
     loop, rt, thread = _last
-    if thread == get_ident() and loop in _current_tasks:
+    if (
+        thread == get_ident()
+        and loop in _current_tasks
+        and getattr(loop, "_thread_id", thread) == thread  # (uvloop's loops do not say)
+    ):
         return rt  # type: ignore[no-any-return]
     return _rt_slow()
 
@@ -181,8 +200,6 @@ def _rt_slow() -> _Runtime:
     loop = asyncio.get_running_loop()
     rt = _runtimes.get(loop)
     if rt is None:
-        for old in [lp for lp in _runtimes if lp.is_closed()]:
-            del _runtimes[old]
         rt = _runtimes[loop] = _Runtime(loop)
     rt.thread = get_ident()
     _last = (loop, rt, rt.thread)
@@ -201,8 +218,8 @@ def _check_thread(fut: asyncio.Future[Any], what: str) -> None:
 def _runtime_of_other_loop(dest: Any) -> bool:
     """Whether `dest` (a pid or a name) lives on an event loop other than the running one."""
     here = _rt()
-    for rt in list(_runtimes.values()):
-        if rt is here or rt.loop.is_closed():
+    for loop, rt in list(_runtimes.items()):
+        if rt is here or loop.is_closed():
             continue
         if type(dest) is Pid and dest.id in rt.procs:
             return True
@@ -234,6 +251,7 @@ class _Process:
         "pending_exit",
         "pid",
         "reason",
+        "removals",
         "reported",
         "rt",
         "space_waiters",
@@ -268,6 +286,7 @@ class _Process:
         self.call_waiters: set[asyncio.Future[Any]] = set()
         self.space_waiters: list[asyncio.Future[None]] = []
         self.envelopes = 0  # fired timers' envelopes in the mailbox
+        self.removals = 0  # messages taken out from inside the mailbox (not by its reader)
         # take() pops the oldest message: the deque's own popleft while nothing needs watching
         # (no producer waits for room, no timer envelope is queued), else _take_watched.
         self.take: Callable[[], Any] = self.mailbox.popleft
@@ -351,6 +370,7 @@ class _Process:
             if match(m.msg if type(m) is _Envelope else m):
                 del mb[i]
                 dropped += 1
+                self.removals += 1
                 if type(m) is _Envelope:
                     self.envelopes -= 1
         if dropped and self.space_waiters:
@@ -363,6 +383,7 @@ class _Process:
         for i in range(len(mb)):
             if mb[i] is obj:
                 del mb[i]
+                self.removals += 1
                 if type(obj) is _Envelope:
                     self.envelopes -= 1
                 if self.space_waiters:
@@ -458,6 +479,11 @@ class _Process:
     def add_helper(self, task: asyncio.Task[Any]) -> None:
         self.helpers.add(task)
         self.rt.by_task[task] = self
+
+    def disown_helper(self, task: asyncio.Task[Any]) -> None:
+        """A helper left running after its owner's exit: it stops acting as the owner."""
+        if self.rt.by_task.get(task) is self:
+            del self.rt.by_task[task]
 
     def discard_helper(self, task: asyncio.Task[Any]) -> None:
         self.helpers.discard(task)

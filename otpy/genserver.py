@@ -370,7 +370,7 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any, tmo: A
                 if tmo is None:
                     await proc.wait_message()
                     continue
-                if not await proc.wait_message(loop.time() + tmo):
+                if not await proc.wait_message(loop.time() + tmo) and not mb:
                     tmo = None
                     ret = await handle_info("timeout", state)
                     state, cont, tmo = _noreply(cls, "handle_info", ret)

@@ -162,6 +162,8 @@ async def _finish(proc: _Process, reason: Any, own_crash: bool) -> None:
                     helpers=[h.get_name() for h in helpers],
                     grace=KILL_HELPER_GRACE,
                 )
+                for h in helpers:  # they no longer act as the dead owner
+                    proc.disown_helper(h)
             break
         except asyncio.CancelledError:
             # A signal while the helpers wind down: keep waiting, a helper must not outlive its
@@ -448,6 +450,7 @@ async def receive(
         raise ReceiveTimeout(timeout)
     loop = proc.rt.loop
     deadline = None if timeout is None else loop.time() + timeout
+    removals = proc.removals
     while True:
         got = await proc.wait_message(deadline)
         # Look even when the timer won: a message may have come in the same loop iteration.
@@ -455,6 +458,9 @@ async def receive(
             if mb:
                 return proc.take()
         else:
+            if proc.removals != removals:  # messages were taken out: the indices moved
+                removals = proc.removals
+                scanned = 0
             i = proc.find(match, scanned)
             if i >= 0:
                 return proc.take_at(i)
