@@ -170,9 +170,10 @@ class _Runtime:
 _runtimes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Runtime] = (
     weakref.WeakKeyDictionary()
 )
-# (loop, runtime, thread) of the last look-up: the common one-loop case skips the slow path.
-# It holds that one loop strongly; the next look-up on another loop replaces it.
-_last: tuple[Any, Any, int] = (None, None, 0)
+# (loop, runtime, thread, whether the loop records its thread) of the last look-up: the common
+# one-loop case skips the slow path. It holds that one loop strongly; the next look-up on
+# another loop replaces it.
+_last: tuple[Any, Any, int, bool] = (None, None, 0, False)
 
 
 def _rt() -> _Runtime:
@@ -185,14 +186,26 @@ def _rt() -> _Runtime:
     thread is the loop's own (asyncio's loops record the thread they run in), not the one that
     last looked, so a loop handed to another thread is never taken for this thread's.
     """
-    loop, rt, thread = _last
+    loop, rt, thread, own = _last
     if (
         thread == get_ident()
         and loop in _current_tasks
-        and getattr(loop, "_thread_id", thread) == thread  # (uvloop's loops do not say)
+        and (not own or loop._thread_id == thread)  # the loop's own thread (uvloop's: not told)
     ):
         return rt  # type: ignore[no-any-return]
     return _rt_slow()
+
+
+def _rt_task() -> tuple[_Runtime, asyncio.Task[Any] | None]:
+    """The runtime of the running loop and the task it is stepping (None in a callback):
+    :func:`_rt` and :func:`_current_task` in one, for the hot paths that need both."""
+    loop, rt, thread, own = _last
+    if thread == get_ident():
+        task = _current_tasks.get(loop)
+        if task is not None and (not own or loop._thread_id == thread):
+            return rt, task
+    rt = _rt_slow()
+    return rt, _current_task(rt)
 
 
 def _rt_slow() -> _Runtime:
@@ -202,7 +215,7 @@ def _rt_slow() -> _Runtime:
     if rt is None:
         rt = _runtimes[loop] = _Runtime(loop)
     rt.thread = get_ident()
-    _last = (loop, rt, rt.thread)
+    _last = (loop, rt, rt.thread, hasattr(loop, "_thread_id"))
     return rt
 
 

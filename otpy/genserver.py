@@ -50,11 +50,10 @@ from otpy._runtime import (
     _check_thread,
     _current,
     _current_task,
-    _current_tasks,
     _lookup,
     _no_process,
     _Process,
-    _rt,
+    _rt_task,
     cast,
 )
 from otpy.errors import (
@@ -538,16 +537,14 @@ async def call(dest: Any, request: Any, timeout: float | None = 5.0) -> Any:
     """
     if timeout is not None and (type(timeout) is not float or not 0.0 <= timeout < _INF):
         timeout = check_timeout(timeout)  # the common float skips the call
+    rt, task = _rt_task()
     if type(dest) is Pid:
-        rt = _rt()
         proc = rt.procs.get(dest.id)
         if proc is None or not proc.alive:
             raise _no_process(dest, "call")
     else:
         proc = _lookup(dest, "call")
-        rt = proc.rt
     loop = rt.loop
-    task = _current_tasks.get(loop) or _current_task(rt)
     me = rt.by_task.get(task) if task is not None else None
     if me is proc and task is proc.task:
         raise CallingSelf(dest)

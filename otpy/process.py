@@ -31,7 +31,6 @@ from otpy._checks import check_count, check_timeout
 from otpy._runtime import (
     _current,
     _current_task,
-    _current_tasks,
     _log_exit,
     _lookup,
     _me,
@@ -39,6 +38,7 @@ from otpy._runtime import (
     _Process,
     _resolve,
     _rt,
+    _rt_task,
     _runtimes,
 )
 from otpy.errors import NoProcess, NotAProcess, ReceiveTimeout
@@ -431,8 +431,7 @@ async def receive(
     """
     if timeout is not None:
         timeout = check_timeout(timeout)
-    rt = _rt()
-    task = _current_tasks.get(rt.loop)
+    rt, task = _rt_task()
     proc = rt.by_task.get(task) if task is not None else None
     if proc is None or proc.task is not task:
         proc = _receiver("receive")  # adopt a plain task, or refuse a helper
