@@ -622,7 +622,14 @@ def cast(dest: Any, request: Any) -> None:
     # Defined here, beside _Process, because it is the hottest path in otpy: it does what
     # _Process.put does without the cost of a second call.
     if type(dest) is Pid:
-        proc = _rt().procs.get(dest.id)
+        loop, rt, thread, own = _last  # _rt(), inlined
+        if not (
+            thread == get_ident()
+            and loop in _current_tasks
+            and (not own or loop._thread_id == thread)
+        ):
+            rt = _rt_slow()
+        proc = rt.procs.get(dest.id)
         if proc is None or not proc.alive:
             return
     else:
