@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from threading import get_ident
 from typing import TYPE_CHECKING, Any
 
+from otpy._deadlines import Timeouts
 from otpy.errors import NoProcess, NotAProcess, ServerExited
 from otpy.log import logger
 from otpy.values import (
@@ -39,104 +40,6 @@ if TYPE_CHECKING:
 _current_tasks: dict[Any, Any] = getattr(asyncio.tasks, "_current_tasks", {})
 
 
-class _Timeouts:
-    """Call deadlines, kept in one queue per timeout value instead of one timer per call.
-
-    Calls with the same timeout expire in the order they were made, so each queue is sorted by
-    deadline; one timer per queue fires at its earliest live deadline. An entry is a list
-    ``[deadline, future, dest, request]`` that its call empties when it ends (answered, failed
-    or timed out), so an answered call pins neither its reply nor its request. Emptied entries
-    are dropped from the head when their call ends. A queue left empty keeps its timer for the
-    next call with the same timeout (sequential calls would otherwise pay a timer each), but
-    only the :data:`_IDLE_KEPT` most recently emptied ones do: distinct timeout values (computed
-    from a deadline) cost nothing once their calls are answered. A queue that has doubled in
-    length since it was last compacted (a slow call at its head) is compacted. This costs a
-    list and a deque append per call, where ``loop.call_later`` costs a heap push and a
-    cancelled TimerHandle.
-    """
-
-    __slots__ = ("compact_at", "idle", "queues", "timers")
-
-    def __init__(self) -> None:
-        self.queues: dict[float, deque[list[Any]]] = {}
-        self.timers: dict[float, asyncio.TimerHandle] = {}
-        self.compact_at: dict[float, int] = {}
-        self.idle: dict[float, None] = {}  # emptied queues still kept, oldest first
-
-    def add(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        fut: asyncio.Future[Any],
-        timeout: float,
-        dest: Any,
-        request: Any,
-    ) -> list[Any]:
-        """Watch `fut` for `timeout` seconds; return the entry, for :meth:`done`."""
-        q = self.queues.get(timeout)
-        if q is None:
-            q = self.queues[timeout] = deque()
-            self.compact_at[timeout] = _COMPACT_MIN
-        elif not q:
-            self.idle.pop(timeout, None)
-        elif len(q) >= self.compact_at[timeout]:
-            q = self.queues[timeout] = deque(e for e in q if e)
-            self.compact_at[timeout] = max(_COMPACT_MIN, 2 * len(q))
-        deadline = loop.time() + timeout
-        entry = [deadline, fut, dest, request]
-        q.append(entry)
-        if timeout not in self.timers:
-            self.timers[timeout] = loop.call_at(deadline, self._fire, timeout)
-        return entry
-
-    def done(self, entry: list[Any], timeout: float) -> None:
-        """The call of `entry` has ended: release it, and the queue's timer if nothing is left."""
-        entry.clear()
-        q = self.queues.get(timeout)
-        if q is None:
-            return
-        while q and not q[0]:
-            q.popleft()
-        if not q:
-            idle = self.idle
-            idle[timeout] = None
-            if len(idle) > _IDLE_KEPT:
-                self._release(next(iter(idle)))
-
-    def _release(self, timeout: float) -> None:
-        del self.queues[timeout]
-        del self.compact_at[timeout]
-        self.idle.pop(timeout, None)
-        timer = self.timers.pop(timeout, None)
-        if timer is not None:
-            timer.cancel()
-
-    def _fire(self, timeout: float) -> None:
-        from otpy.errors import CallTimeout
-
-        del self.timers[timeout]
-        q = self.queues[timeout]
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        while q:
-            entry = q[0]
-            if not entry:
-                q.popleft()
-                continue
-            deadline, fut, dest, request = entry
-            if deadline > now:
-                self.timers[timeout] = loop.call_at(deadline, self._fire, timeout)
-                return
-            q.popleft()
-            entry.clear()
-            if not fut.done():
-                fut.set_exception(CallTimeout(dest, request, timeout))
-        self._release(timeout)
-
-
-_COMPACT_MIN = 1024
-_IDLE_KEPT = 4
-
-
 class _Runtime:
     """All processes of one event loop.
 
@@ -154,7 +57,7 @@ class _Runtime:
         # the task of each process, and of each helper task (a helper acts as its owner)
         self.by_task: dict[asyncio.Task[Any], _Process] = {}
         self.names: dict[str, Pid] = {}
-        self.timeouts = _Timeouts()
+        self.timeouts = Timeouts()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:

@@ -27,6 +27,20 @@ from otpy import NoReply
 from otpy import Stop as OtpyStop
 from otpy.behaviour import BehaviourServer, reply_error
 from wsclient import _session
+from wsclient._messages import (
+    Batch,
+    Beat,
+    CloseDeadline,
+    CloseReq,
+    ConnectReq,
+    DialFailed,
+    Drain,
+    Opened,
+    Retry,
+    SendFrames,
+    Start,
+    StatsReq,
+)
 from wsclient._redact import Redactor
 from wsclient.connection import (
     BINARY,
@@ -58,7 +72,6 @@ from wsclient.frames import (
     check_outgoing,
     close_code_error,
 )
-from wsclient.options import Options
 from wsclient.reasons import (
     ConnectFailed,
     Disconnected,
@@ -73,9 +86,8 @@ from wsclient.reasons import (
 from wsclient.results import Close, Ok, Reconnect, Reply, Stop
 from wsclient.state import Machine
 from wsclient.stats import Stats
-from wsclient.url import ClientURL
 
-__all__ = ["ClientHost", "Start"]
+__all__ = ["ClientHost"]
 
 #: Frames handled in a row before the process yields to the event loop once.
 _DRAIN_SLICE = 256
@@ -89,100 +101,6 @@ _FRAME_RESULTS = (
     "Ok(state), Reply(frames, state), Close(state, ...), Reconnect(state, after=None), "
     "Stop(reason, state)"
 )
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Start:
-    """The host's start argument."""
-
-    url: ClientURL
-    opts: Options
-    arg: Any
-
-
-# -- the host's own messages (private types: no user message can be one) --------------------
-
-
-class _Opened:
-    __slots__ = ("conn", "status", "ws")
-
-    def __init__(self, conn: int, ws: aiohttp.ClientWebSocketResponse, status: Any) -> None:
-        self.conn, self.ws, self.status = conn, ws, status
-
-
-class _DialFailed:
-    __slots__ = ("conn", "reason")
-
-    def __init__(self, conn: int, reason: Any) -> None:
-        self.conn, self.reason = conn, reason
-
-
-class _Batch:
-    """A message from aiohttp's ``receive()``, handed over by the connection's helper."""
-
-    __slots__ = ("conn", "msg")
-
-    def __init__(self, conn: int, msg: Any) -> None:
-        self.conn, self.msg = conn, msg
-
-
-class _ForConn:
-    """A message about connection number `conn` (stale once a newer connection exists)."""
-
-    __slots__ = ("conn",)
-
-    def __init__(self, conn: int) -> None:
-        self.conn = conn
-
-
-class _Drain(_ForConn):
-    """Go on taking buffered frames (sent to itself after serving its mailbox)."""
-
-    __slots__ = ()
-
-
-class _Retry(_ForConn):
-    """The backoff timer: connect again."""
-
-    __slots__ = ()
-
-
-class _Beat(_ForConn):
-    """The heartbeat timer."""
-
-    __slots__ = ()
-
-
-class _CloseDeadline(_ForConn):
-    """The close timer: the peer did not answer our close frame in time."""
-
-    __slots__ = ()
-
-
-# -- the calls the host answers itself ----------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SendFrames:
-    frames: list[Any]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ConnectReq:
-    start: bool  # False: only wait for the attempt under way (connect="sync")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class CloseReq:
-    code: int
-    reason: str
-
-
-class StatsReq:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "wsclient.stats()"
 
 
 _END = frozenset({CLOSE, ERROR, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING})
@@ -276,13 +194,13 @@ class ClientHost(BehaviourServer):
             try:
                 ws, status = await dial(self.session, self.url, self.opts)
             except _Refused as e:
-                otpy.send(self.pid, _DialFailed(conn, e.reason))
+                otpy.send(self.pid, DialFailed(conn, e.reason))
                 return
-            otpy.send(self.pid, _Opened(conn, ws, status))
+            otpy.send(self.pid, Opened(conn, ws, status))
             while True:
                 go.clear()
                 msg = await ws.receive()
-                otpy.send(self.pid, _Batch(conn, msg))
+                otpy.send(self.pid, Batch(conn, msg))
                 await go.wait()
                 if msg[0] in _END:
                     await asyncio.Event().wait()  # the owner finishes the close, then cancels
@@ -291,7 +209,7 @@ class ClientHost(BehaviourServer):
                 abort(ws)
             raise
 
-    async def _opened(self, msg: _Opened, state: Any) -> Any:
+    async def _opened(self, msg: Opened, state: Any) -> Any:
         if not self.machine.opened(msg.conn):
             abort(msg.ws)  # an attempt that was given up (closed, or a newer one won)
             return NoReply(state)
@@ -317,7 +235,7 @@ class ClientHost(BehaviourServer):
 
     # -- receiving ------------------------------------------------------------------------------
 
-    async def _batch(self, msg: _Batch, state: Any) -> Any:
+    async def _batch(self, msg: Batch, state: Any) -> Any:
         conn = msg.conn
         if self.ws is None or conn != self.machine.conn:
             return NoReply(state)  # from a connection that is gone
@@ -431,7 +349,7 @@ class ClientHost(BehaviourServer):
                         return res
                     state = res.state
                 if probe():
-                    otpy.send(self.pid, _Drain(conn))  # behind the waiting messages
+                    otpy.send(self.pid, Drain(conn))  # behind the waiting messages
                     done = False
                     return NoReply(state)
                 # a slow handler must not keep the server's pings waiting behind the frames
@@ -537,7 +455,7 @@ class ClientHost(BehaviourServer):
             except (ConnectionError, aiohttp.ClientError, WriteStalled):
                 return await self._lost(LocalClosed(code, reason), state)
             self.deadline = otpy.send_after(
-                self.pid, _CloseDeadline(m.conn), max(0.0, deadline - self.clock())
+                self.pid, CloseDeadline(m.conn), max(0.0, deadline - self.clock())
             )
         elif m.state == "connecting":
             return await self._lost(LocalClosed(None, ""), state)
@@ -618,7 +536,7 @@ class ClientHost(BehaviourServer):
             self.log.error("ws_gave_up", attempts=plan.attempt, kind=reason.kind)
             return OtpyStop(GaveUp(reason, plan.attempt), state)
         self.log.info("ws_reconnect_scheduled", delay=round(plan.delay, 3), attempt=plan.attempt)
-        self.retry = otpy.send_after(self.pid, _Retry(self.machine.conn), plan.delay)
+        self.retry = otpy.send_after(self.pid, Retry(self.machine.conn), plan.delay)
         self.retry_at = time.time() + plan.delay
         return NoReply(state)
 
@@ -628,7 +546,7 @@ class ClientHost(BehaviourServer):
         hb = self.machine.heartbeat(behind=False)
         if hb.next_at is not None:
             self.beat = otpy.send_after(
-                self.pid, _Beat(conn), max(0.0, hb.next_at - self.clock())
+                self.pid, Beat(conn), max(0.0, hb.next_at - self.clock())
             )
 
     async def _stalled(self, state: Any) -> Any:
@@ -636,7 +554,7 @@ class ClientHost(BehaviourServer):
         self.log.warning("ws_heartbeat_timeout", why="a write did not drain")
         return await self._lost(HeartbeatTimeout(), state)
 
-    async def _on_beat(self, msg: _Beat, state: Any) -> Any:
+    async def _on_beat(self, msg: Beat, state: Any) -> Any:
         self.beat = None
         if not self._current(msg.conn):
             return NoReply(state)
@@ -655,7 +573,7 @@ class ClientHost(BehaviourServer):
             self.frames_out += 1
         if hb.next_at is not None:
             self.beat = otpy.send_after(
-                self.pid, _Beat(msg.conn), max(0.0, hb.next_at - self.clock())
+                self.pid, Beat(msg.conn), max(0.0, hb.next_at - self.clock())
             )
         return NoReply(state)
 
@@ -695,7 +613,7 @@ class ClientHost(BehaviourServer):
             plan = self.machine.plan(after, None)
             if plan.delay is None:
                 return OtpyStop(GaveUp(LocalClosed(None), plan.attempt), ret.state)
-            self.retry = otpy.send_after(self.pid, _Retry(self.machine.conn), plan.delay)
+            self.retry = otpy.send_after(self.pid, Retry(self.machine.conn), plan.delay)
             self.retry_at = time.time() + plan.delay
             self.log.info(
                 "ws_reconnect_scheduled", delay=round(plan.delay, 3), attempt=plan.attempt
@@ -747,29 +665,29 @@ class ClientHost(BehaviourServer):
 
     async def handle_info(self, msg: Any, state: Any) -> Any:
         t = type(msg)
-        if t is _Batch:
+        if t is Batch:
             return await self._batch(msg, state)
-        if t is _Drain:
+        if t is Drain:
             if self._current(msg.conn):
                 return await self._drain(msg.conn, state)
             return NoReply(state)
-        if t is _Opened:
+        if t is Opened:
             return await self._opened(msg, state)
-        if t is _DialFailed:
+        if t is DialFailed:
             if msg.conn != self.machine.conn or self.machine.state != "connecting":
                 return NoReply(state)
             reason = msg.reason
             if type(reason) is ConnectFailed:
                 reason = ConnectFailed(self.redactor.error(reason.error))
             return await self._lost(reason, state)
-        if t is _Retry:
+        if t is Retry:
             if self.machine.backoff_done(msg.conn):
                 self.retry = None
                 self._connect()
             return NoReply(state)
-        if t is _Beat:
+        if t is Beat:
             return await self._on_beat(msg, state)
-        if t is _CloseDeadline:
+        if t is CloseDeadline:
             self.deadline = None
             if self._current(msg.conn) and self.machine.state == "closing":
                 code, reason = self.close_sent

@@ -39,7 +39,8 @@ import structlog
 
 import otpy
 from otpy.behaviour import Behaviour, reply_error
-from wsclient._host import ClientHost, CloseReq, ConnectReq, SendFrames, Start, StatsReq
+from wsclient._host import ClientHost
+from wsclient._messages import CloseReq, ConnectReq, SendFrames, Start, StatsReq
 from wsclient.connection import ConnectStatus
 from wsclient.errors import InvalidOption
 from wsclient.frames import CloseFrame, check_outgoing

@@ -14,7 +14,8 @@ from typing import Any
 
 import otpy
 from otpy import From, GenServer, NoReply, Reply
-from otpy._runtime import _IDLE_KEPT, _rt
+from otpy._deadlines import IDLE_KEPT
+from otpy._runtime import _rt
 
 from .support import wait_msg
 
@@ -79,7 +80,7 @@ async def test_answered_calls_with_distinct_timeouts_leave_no_timer_and_no_reply
     # live loop timer and the reply until it expired.
     server = await Parks.start_link(otpy.self_pid())
     timeouts = _rt().timeouts
-    before = (len(timeouts.queues), len(timeouts.timers))
+    before = (len(timeouts.queues), len(timeouts.handles))
     replies = []
     for i in range(2000):
         big = Big()
@@ -88,8 +89,8 @@ async def test_answered_calls_with_distinct_timeouts_leave_no_timer_and_no_reply
         del big
     gc.collect()
     # at most the few most recently emptied queues stay, with their timers, for reuse
-    assert len(timeouts.queues) <= before[0] + _IDLE_KEPT
-    assert len(timeouts.timers) <= before[1] + _IDLE_KEPT
+    assert len(timeouts.queues) <= before[0] + IDLE_KEPT
+    assert len(timeouts.handles) <= before[1] + IDLE_KEPT
     # all freed, but the last: the server's loop still holds the message it handled last
     assert sum(1 for ref in replies if ref() is not None) <= 1
     await otpy.stop(server)
