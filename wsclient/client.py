@@ -83,36 +83,141 @@ class WebsocketClient(Behaviour):
     )
 
     async def init(self, arg: Any) -> Ok | Any:
-        """Set up the state from `arg`. Default: ``Ok(None)``."""
+        """Set up the state from `arg`, before the first connection.
+
+        ========================  ===========================================================
+        return                    what the client does
+        ========================  ===========================================================
+        ``Ok(state)``             start, and connect
+        ``Stop(reason, state)``   do not start: ``start_link`` raises StartError(`reason`)
+        ========================  ===========================================================
+
+        Default: ``Ok(None)``, as the original.
+        """
         return Ok(None)
 
     async def handle_connect(self, status: ConnectStatus, state: Any) -> ConnectResult:
-        """A connection opened (``status.status`` 101, ``.headers``, ``.subprotocol``...)."""
+        """A connection opened (``status.status`` 101, ``.headers``, ``.subprotocol``...).
+
+        ===============================  ======================================================
+        return                           what the client does
+        ===============================  ======================================================
+        ``Ok(state)``                    carry on
+        ``Reply(frames, state)``         send them (a subscription, say)
+        ``Close(state, ...)``            close it again (politely, or ``abort=True``)
+        ``Stop(reason, state)``          run ``terminate``, exit with `reason`
+        ===============================  ======================================================
+
+        Default: ``Ok(state)``.
+        """
         return Ok(state)
 
     async def handle_disconnect(self, reason: Disconnected, state: Any) -> DisconnectResult:
-        """The connection ended. Default: reconnect, except after a local close."""
+        """The connection (or the attempt) ended with `reason` (see ``wsclient.reasons``).
+
+        ===============================  ======================================================
+        return                           what the client does
+        ===============================  ======================================================
+        ``Ok(state)``                    stay down until ``wsclient.connect``
+        ``Reconnect(state, after=None)`` connect again after `after` seconds, or when the
+                                         backoff policy says (None); at ``max_attempts``
+                                         failures in a row, exit with ``GaveUp``
+        ``Stop(reason, state)``          run ``terminate``, exit with `reason`
+        ===============================  ======================================================
+
+        Default: ``Reconnect(state)`` after every reason but a local close (``LocalClosed``),
+        after which the client stays down.
+        """
         if isinstance(reason, LocalClosed):
             return Ok(state)
         return Reconnect(state)
 
     async def handle_frame(self, frame: Any, state: Any) -> FrameResult:
-        """A frame arrived: Text, Binary, Ping (already answered), Pong or CloseFrame."""
+        """A frame arrived: Text, Binary, Ping (already answered), Pong or CloseFrame. For a
+        CloseFrame the connection is already ending: only ``Ok`` and ``Stop`` act on it, and
+        ``handle_disconnect`` comes next.
+
+        ===============================  ======================================================
+        return                           what the client does
+        ===============================  ======================================================
+        ``Ok(state)``                    carry on
+        ``Reply(frames, state)``         send a frame or a list of frames, in order; with no
+                                         open connection, log ``ws_reply_not_sent``
+        ``Close(state, code, reason)``   send a close frame, wait at most ``close_timeout``
+                                         for the server's, drop the socket
+        ``Close(state, abort=True)``     drop the socket now, no close frame
+        ``Reconnect(state, after=None)`` drop this connection; connect again after `after`
+                                         seconds (None: the short ``after_drop`` window)
+        ``Stop(reason, state)``          run ``terminate``, exit with `reason`
+        ===============================  ======================================================
+
+        Default: ``Ok(state)``.
+        """
         return Ok(state)
 
     async def handle_cast(self, request: Any, state: Any) -> FrameResult:
-        """A ``wsclient.cast`` arrived. Default: log ``ws_unhandled_cast``, carry on."""
+        """A ``wsclient.cast`` arrived.
+
+        ===============================  ======================================================
+        return                           what the client does
+        ===============================  ======================================================
+        ``Ok(state)``                    carry on
+        ``Reply(frames, state)``         send a frame or a list of frames, in order; with no
+                                         open connection, log ``ws_reply_not_sent``
+        ``Close(state, code, reason)``   send a close frame, wait at most ``close_timeout``
+                                         for the server's, drop the socket
+        ``Close(state, abort=True)``     drop the socket now, no close frame
+        ``Reconnect(state, after=None)`` drop this connection; connect again after `after`
+                                         seconds (None: the short ``after_drop`` window)
+        ``Stop(reason, state)``          run ``terminate``, exit with `reason`
+        ===============================  ======================================================
+
+        Default: log ``ws_unhandled_cast`` (warning) and carry on.
+        """
         log = getattr(self, "_wsclient_log", None) or structlog.get_logger("wsclient")
         log.warning("ws_unhandled_cast", request=repr(request))
         return Ok(state)
 
     async def handle_info(self, msg: Any, state: Any) -> FrameResult:
-        """Any other message. Default: carry on."""
+        """Any other message (the client's own messages and timers never reach it).
+
+        ===============================  ======================================================
+        return                           what the client does
+        ===============================  ======================================================
+        ``Ok(state)``                    carry on
+        ``Reply(frames, state)``         send a frame or a list of frames, in order; with no
+                                         open connection, log ``ws_reply_not_sent``
+        ``Close(state, code, reason)``   send a close frame, wait at most ``close_timeout``
+                                         for the server's, drop the socket
+        ``Close(state, abort=True)``     drop the socket now, no close frame
+        ``Reconnect(state, after=None)`` drop this connection; connect again after `after`
+                                         seconds (None: the short ``after_drop`` window)
+        ``Stop(reason, state)``          run ``terminate``, exit with `reason`
+        ===============================  ======================================================
+
+        Default: ``Ok(state)``.
+        """
         return Ok(state)
 
     async def handle_call(self, request: Any, from_: otpy.From, state: Any) -> FrameResult:
-        """A ``wsclient.call``; answer with ``otpy.reply(from_, value)``. Default: the caller
-        gets :class:`otpy.Unhandled`."""
+        """A ``wsclient.call``; answer it with ``otpy.reply(from_, value)`` (now or later).
+
+        ===============================  ======================================================
+        return                           what the client does
+        ===============================  ======================================================
+        ``Ok(state)``                    carry on
+        ``Reply(frames, state)``         send a frame or a list of frames, in order; with no
+                                         open connection, log ``ws_reply_not_sent``
+        ``Close(state, code, reason)``   send a close frame, wait at most ``close_timeout``
+                                         for the server's, drop the socket
+        ``Close(state, abort=True)``     drop the socket now, no close frame
+        ``Reconnect(state, after=None)`` drop this connection; connect again after `after`
+                                         seconds (None: the short ``after_drop`` window)
+        ``Stop(reason, state)``          run ``terminate``, exit with `reason`
+        ===============================  ======================================================
+
+        Default: the caller gets :class:`otpy.Unhandled`; the client carries on.
+        """
         reply_error(from_, otpy.Unhandled(type(self), "handle_call", request, self.pid))
         return Ok(state)
 
