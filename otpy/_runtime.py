@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from threading import get_ident
 from typing import TYPE_CHECKING, Any
 
@@ -240,9 +240,6 @@ class _Process:
             self.take = self.mailbox.popleft
         return msg
 
-    def _watch(self) -> None:
-        self.take = self._take_watched
-
     def put_envelope(self, envelope: _Envelope) -> None:
         """Queue a fired timer's envelope (see otpy.timers)."""
         self.envelopes += 1
@@ -262,11 +259,6 @@ class _Process:
     def queue_len(self) -> Callable[[], int]:
         """A callable returning the mailbox's length (the deque's own ``__len__``)."""
         return self.mailbox.__len__
-
-    def messages(self) -> Iterator[Any]:
-        """The queued messages, oldest first, as ``receive`` would see them."""
-        for m in self.mailbox:
-            yield m.msg if type(m) is _Envelope else m
 
     def find(self, match: Callable[[Any], bool], start: int = 0) -> int:
         """The index of the first message from `start` that `match` accepts, or -1."""
@@ -632,10 +624,6 @@ def _lookup(dest: Any, action: str) -> _Process:
 def _pid_of(dest: Any) -> Pid | None:
     proc = _resolve(dest)
     return proc.pid if proc is not None else None
-
-
-def _notify_exit(proc: _Process, reason: Any) -> None:
-    proc.notify_exit(reason)
 
 
 def _log_exit(proc: _Process, reason: Any, own_crash: bool) -> None:

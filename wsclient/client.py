@@ -261,20 +261,6 @@ def _prepare(url: Any, cls: Any, options: dict[str, Any]) -> tuple[Any, Any]:
     return u, opts
 
 
-async def _started(pid: otpy.Pid | None, opts: Any) -> otpy.Pid:
-    if pid is None:  # pragma: no cover - init cannot return Ignore
-        raise otpy.StartError("ignored", "client")
-    if opts.connect == "sync":
-        try:
-            await otpy.call(pid, ConnectReq(start=False), opts.connect_timeout + 5.0)
-        except BaseException:
-            if otpy.is_alive(pid):
-                otpy.unlink(pid)  # the failed start must not take the caller down with it
-                await otpy.stop(pid, "shutdown")
-            raise
-    return pid
-
-
 async def start_link(
     url: Any,
     cls: type[WebsocketClient],
@@ -292,10 +278,7 @@ async def start_link(
     default it returns before the connection is up; with ``connect="sync"`` it waits for it,
     and raises the disconnect reason if it fails.
     """
-    u, opts = _prepare(url, cls, options)
-    arg = (arg, *more) if more else arg
-    pid = await otpy.behaviour.start_link(ClientHost, cls, Start(u, opts, arg), name=name)
-    return await _started(pid, opts)
+    return await _start(url, cls, (arg, *more) if more else arg, name, options, link=True)
 
 
 async def start(
@@ -307,10 +290,26 @@ async def start(
     **options: Any,
 ) -> otpy.Pid:
     """Like :func:`start_link`, without a link to the caller."""
+    return await _start(url, cls, (arg, *more) if more else arg, name, options, link=False)
+
+
+async def _start(
+    url: Any, cls: Any, arg: Any, name: Any, options: dict[str, Any], link: bool
+) -> otpy.Pid:
     u, opts = _prepare(url, cls, options)
-    arg = (arg, *more) if more else arg
-    pid = await otpy.behaviour.start(ClientHost, cls, Start(u, opts, arg), name=name)
-    return await _started(pid, opts)
+    begin = otpy.behaviour.start_link if link else otpy.behaviour.start
+    pid = await begin(ClientHost, cls, Start(u, opts, arg), name=name)
+    if pid is None:  # pragma: no cover - init cannot return Ignore
+        raise otpy.StartError("ignored", "client")
+    if opts.connect == "sync":
+        try:
+            await otpy.call(pid, ConnectReq(start=False), opts.connect_timeout + 5.0)
+        except BaseException:
+            if otpy.is_alive(pid):
+                otpy.unlink(pid)  # the failed start must not take the caller down with it
+                await otpy.stop(pid, "shutdown")
+            raise
+    return pid
 
 
 def child_spec(cls: type[WebsocketClient], arg: Any = None, **overrides: Any) -> otpy.ChildSpec:

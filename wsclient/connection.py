@@ -38,9 +38,14 @@ from wsclient.url import ClientURL
 __all__ = [
     "FAST_PATH",
     "ConnectStatus",
+    "ReadPause",
+    "WriteStalled",
     "abort",
+    "bounded",
+    "close_frame",
     "dial",
     "fast_reader",
+    "finish",
     "send_close",
     "send_frames",
 ]
@@ -166,18 +171,6 @@ def fast_reader(ws: aiohttp.ClientWebSocketResponse) -> deque[Any] | None:
         return None
     buf = getattr(ws._reader, "_buffer", None)
     return buf if isinstance(buf, deque) else None
-
-
-def to_frame(msg: Any) -> Any:
-    """The frame for an aiohttp message of type TEXT, BINARY, PING or PONG."""
-    t = msg[0]
-    if t is TEXT:
-        return Text(msg[1])
-    if t is BINARY:
-        return Binary(msg[1])
-    if t is PING:
-        return Ping(msg[1])
-    return Pong(msg[1])
 
 
 class ReadPause:
@@ -322,5 +315,3 @@ def close_frame(msg: Any) -> CloseFrame:
     code = msg[1] or 1005
     return CloseFrame(code, msg[2] or "")
 
-
-__all__ += ["ReadPause", "WriteStalled", "bounded", "close_frame", "finish", "to_frame"]

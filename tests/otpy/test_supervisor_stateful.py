@@ -28,7 +28,7 @@ supervisor's Exit and publishes its reason through a second future. The owner li
 teardown; nothing else is linked to the supervisor.
 
 How a step waits for the supervisor, without sleeping: to make a child exit, the rule monitors
-it and waits for its Down. otpy's _notify_exit delivers the Down to monitors and the exit signal
+it and waits for its Down. otpy's notify_exit delivers the Down to monitors and the exit signal
 to links in one synchronous step, and the supervisor traps exits, so once the rule has the Down,
 the Exit message is already in the supervisor's mailbox. A call to the supervisor made after
 that is queued behind it, and the supervisor handles its mailbox in order (its shutdown_child
