@@ -4,7 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo bench clean
+.PHONY: test lint typecheck pytest demo bench conformance conformance-full _autobahn clean
+
+# The Autobahn TestSuite kit (outside the project; see its README). PORT: its fuzzingserver.
+AUTOBAHN_KIT  ?= $(firstword $(wildcard ../shared/autobahn /work/shared/autobahn))
+AUTOBAHN_PORT ?= 9001
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +27,28 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_genserver.py
 	$(PY) bench/bench_supervisor.py
+	$(PY) bench/bench_ws.py
+	$(PY) bench/bench_scale.py
+
+# RFC 6455 conformance: the Autobahn fuzzingserver against bench/autobahn_client.py, with
+# permessage-deflate offered and not. Fails if any case FAILED in either mode.
+conformance: $(STAMP)
+	@test -x "$(AUTOBAHN_KIT)/run.sh" || { echo "no Autobahn kit: set AUTOBAHN_KIT=DIR"; exit 2; }
+	$(AUTOBAHN_KIT)/setup.sh
+	SPEC=quick $(MAKE) --no-print-directory _autobahn
+
+conformance-full: $(STAMP)
+	@test -x "$(AUTOBAHN_KIT)/run.sh" || { echo "no Autobahn kit: set AUTOBAHN_KIT=DIR"; exit 2; }
+	$(AUTOBAHN_KIT)/setup.sh
+	SPEC=full TIMEOUT=1800 $(MAKE) --no-print-directory _autobahn
+
+_autobahn:
+	status=0; \
+	AGENT=wsclient PORT=$(AUTOBAHN_PORT) $(AUTOBAHN_KIT)/run.sh $(PY) bench/autobahn_client.py \
+	  || status=1; \
+	AGENT=wsclient-deflate PORT=$(AUTOBAHN_PORT) $(AUTOBAHN_KIT)/run.sh $(PY) \
+	  bench/autobahn_client.py --compress || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

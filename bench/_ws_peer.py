@@ -73,8 +73,10 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         target = lines[0].split(" ")[1]
-        headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
-        accept = base64.b64encode(hashlib.sha1(headers["sec-websocket-key"].encode() + _GUID).digest())
+        pairs = (x.partition(":") for x in lines[1:])
+        headers = {k.strip().lower(): v.strip() for k, _, v in pairs}
+        key = headers["sec-websocket-key"].encode()
+        accept = base64.b64encode(hashlib.sha1(key + _GUID).digest())
         writer.write(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"

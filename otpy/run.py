@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from otpy._supervision import _StartFailure, format_id, start_spec
@@ -39,12 +40,24 @@ class _Signal:
         self.signum = signum
 
 
-def run(root: Any, **flags: Any) -> None:
+def run(
+    root: Any,
+    *,
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+    **flags: Any,
+) -> None:
     """Run a tree until SIGINT/SIGTERM. `root` is a list of children (then `flags` are the root
     Supervisor's: strategy, max_restarts, max_seconds, name), or one child: a Supervisor subclass,
     ``(SupervisorSubclass, arg)`` or a ChildSpec. Raises SystemExit(1) if the root supervisor
-    fails to start or exits by itself."""
-    code = asyncio.run(run_async(root, **flags))
+    fails to start or exits by itself.
+
+    `loop_factory` makes the event loop (as ``asyncio.Runner``'s does), e.g.
+    ``uvloop.new_event_loop`` (``pip install 'otpy[uvloop]'``); None: asyncio's default loop.
+    """
+    if loop_factory is not None and not callable(loop_factory):
+        raise TypeError(f"loop_factory must be a callable returning a loop, not {loop_factory!r}")
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        code = runner.run(run_async(root, **flags))
     if code:
         raise SystemExit(code)
 

@@ -94,6 +94,8 @@ _DRAIN_SLICE = 256
 #: While frames are being handled, pings queued behind them are looked for at most this often
 #: (seconds): a pong is never later than this, or 16 handler calls, whichever is longer.
 _PING_SCAN = 0.1
+_SET_TEXT = vars(Text)["data"].__set__  # the slot's descriptor
+_SET_BINARY = vars(Binary)["data"].__set__
 
 _CONNECT_RESULTS = "Ok(state), Reply(frames, state), Close(state, ...), Stop(reason, state)"
 _DISCONNECT_RESULTS = "Ok(state), Reconnect(state, after=None), Stop(reason, state)"
@@ -322,24 +324,29 @@ class ClientHost(BehaviourServer):
         probe = self.probe
         pause = self.pause
         limit = self.opts.max_queue
-        ok_t, text_t, slice_ = Ok, TEXT, _DRAIN_SLICE
+        # frames are built without their __init__ (a Python call): the slot is set directly
+        new, set_text, set_binary = object.__new__, _SET_TEXT, _SET_BINARY
+        ok_t, text_t, binary_t, text_cls, binary_cls = Ok, TEXT, BINARY, Text, Binary
+        slice_ = _DRAIN_SLICE
         count = 0
         nbytes = 0
         done = True
         try:
             while buf:
-                t = buf[0][0][0]
-                if t is not text_t and t is not BINARY:
+                head = buf[0]
+                t = head[0][0]
+                frame: Any
+                if t is text_t:
+                    frame = new(text_cls)
+                    set_text(frame, (await read())[1])  # never suspends: buf is not empty
+                elif t is binary_t:
+                    frame = new(binary_cls)
+                    set_binary(frame, (await read())[1])
+                else:
                     break
-                m = await read()  # never suspends: the buffer is not empty
-                # aiohttp resumes reading on every read below its own bound: pause again
-                # before the handler runs, while max_queue frames wait
-                if pause is not None and len(buf) >= limit:
-                    pause.check(len(buf))
-                data = m[1]
-                nbytes += len(data)
+                nbytes += head[1]
                 count += 1
-                ret = await handle_frame(Text(data) if t is text_t else Binary(data), state)
+                ret = await handle_frame(frame, state)
                 if type(ret) is ok_t:
                     state = ret.state
                 else:
@@ -352,12 +359,16 @@ class ClientHost(BehaviourServer):
                     otpy.send(self.pid, Drain(conn))  # behind the waiting messages
                     done = False
                     return NoReply(state)
-                # a slow handler must not keep the server's pings waiting behind the frames
-                # queued before them: answer those now (they are delivered in turn)
-                if (
-                    not count & 15
-                    and self.clock() >= self.ping_scan_at
-                    and not await self._answer_queued_pings(ws, buf)
+                if count & 15:
+                    continue
+                # every 16 frames: aiohttp resumes reading on a read below its own bound, so
+                # pause again while max_queue frames wait (each socket read is checked too);
+                # and a slow handler must not keep the server's pings waiting behind the
+                # frames queued before them: answer those now (they are delivered in turn)
+                if pause is not None and len(buf) >= limit:
+                    pause.check(len(buf))
+                if self.clock() >= self.ping_scan_at and not await self._answer_queued_pings(
+                    ws, buf
                 ):
                     done = False
                     return await self._stalled(state)

@@ -132,6 +132,36 @@ async def test_run_stops_the_tree_in_reverse_order_on_a_signal_and_exits_zero(
     assert after[-1] == "run returned"
 
 
+async def test_run_runs_the_tree_on_the_loop_its_loop_factory_makes(tmp_path: Path) -> None:
+    path = _script(
+        tmp_path,
+        """
+        import asyncio
+        import uvloop
+
+        class Where(GenServer):
+            async def init(self, arg):
+                print(f"init loop {type(asyncio.get_running_loop()).__module__}", flush=True)
+                return Ok(arg)
+
+        otpy.run([Where], loop_factory=uvloop.new_event_loop)
+        print("run returned", flush=True)
+        """,
+    )
+    async with _running(path) as proc:
+        before = await _read_until(proc, "application_started")
+        proc.send_signal(signal.SIGTERM)
+        code, after = await _finish(proc)
+    assert any(ln.startswith("init loop uvloop") for ln in before), before
+    assert code == 0, "\n".join(before + after)
+    assert after[-1] == "run returned"
+
+
+def test_run_refuses_a_loop_factory_that_is_not_callable() -> None:
+    with pytest.raises(TypeError, match="loop_factory must be a callable returning a loop"):
+        otpy.run([], loop_factory="uvloop")
+
+
 async def test_run_with_a_supervisor_subclass_as_root_stops_it_on_sigterm(tmp_path: Path) -> None:
     path = _script(
         tmp_path,
