@@ -1,5 +1,5 @@
 """The websocket server of ``bench_scale.py``, run in an OS process of its own, and the helpers
-the benchmark's processes share (the control client, the fd limit, reading RSS).
+the benchmark's processes share (the control client, the fd limit, RSS, the collector's time).
 
 It listens for websockets on several ports of 127.0.0.1 (so that 10,000 connections spread over
 several listen backlogs and several port 4-tuples), and takes orders over HTTP on a control port::
@@ -25,8 +25,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import resource
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -82,6 +84,43 @@ class Control:
 
     async def close(self) -> None:
         await self.session.close()
+
+
+class GcWatch:
+    """The time spent in the garbage collector while installed, and its longest pause."""
+
+    def __init__(self) -> None:
+        self.total = self.longest = self._t = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._t = time.perf_counter()
+        else:
+            d = time.perf_counter() - self._t
+            self.total += d
+            self.longest = max(self.longest, d)
+
+    def __enter__(self) -> GcWatch:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
+def per_second(times: list[float], start: float) -> list[int]:
+    """How many of `times` fell in each second from `start`."""
+    if not times:
+        return [0]
+    bins = [0] * (int(max(times) - start) + 1)
+    for t in times:
+        bins[int(t - start)] += 1
+    return bins
+
+
+def quantiles(samples: list[float]) -> dict[str, float]:
+    s = sorted(samples)
+    return {"median": statistics.median(s), "p99": s[max(0, int(len(s) * 0.99) - 1)]}
 
 
 # -- the server ---------------------------------------------------------------------------------

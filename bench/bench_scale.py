@@ -2,7 +2,8 @@
 
 - 10,000 clients under one DynamicSupervisor: the time until all are connected, the memory per
   idle connected client (RSS delta), and the rate at which frames the server fans out reach
-  ``handle_frame``; each next to the same done with raw aiohttp (``session.ws_connect`` and one
+  ``handle_frame`` (with the garbage collector's share of that time, and again after
+  ``gc.freeze()``); each next to the same done with raw aiohttp (``session.ws_connect`` and one
   reader task per connection, the least a raw client needs to take frames in).
 - a reconnect storm: 1,000 clients with the default Backoff; the server cuts every connection
   and stops listening, and is back 1 s later: connection attempts per second, the time from its
@@ -17,6 +18,7 @@ memory. Run it with ``make bench``, or small first::
 
     .venv/bin/python bench/bench_scale.py --quick
     .venv/bin/python bench/bench_scale.py --clients 10000 --storm 1000 --crashes 200
+    .venv/bin/python bench/bench_scale.py --loop uvloop      # the clients on uvloop
 
 Nothing here is a test.
 """
@@ -29,7 +31,6 @@ import collections
 import gc
 import json
 import logging
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,15 @@ from typing import Any
 
 import aiohttp
 import structlog
-from _scale_server import PAYLOAD, Control, raise_fd_limit, rss_kib
+from _scale_server import (
+    PAYLOAD,
+    Control,
+    GcWatch,
+    per_second,
+    quantiles,
+    raise_fd_limit,
+    rss_kib,
+)
 
 import otpy
 from otpy.supervisor import count_children, start_child
@@ -183,43 +192,62 @@ async def wait(event: asyncio.Event, what: str, progress: Any = None) -> None:
         ) from None
 
 
-async def fan_out(ctl: Control, tally: Tally, conns: int, per_write: int, rounds: int) -> float:
+async def fan_out(
+    ctl: Control, tally: Tally, conns: int, per_write: int, rounds: int
+) -> dict[str, float]:
     """Frames/s into the clients: `rounds` writes of `per_write` frames to every client, each
-    round waited for until every frame has been counted."""
-    t0 = time.perf_counter()
-    for _ in range(rounds):
-        tally.expect_frames(conns * per_write)
-        sent = await ctl.post("/fanout", n=per_write)
-        assert sent["connections"] == conns, sent
-        await wait(tally.frames_done, "fan-out", lambda: f"{tally.frames} frames")
-    return conns * per_write * rounds / (time.perf_counter() - t0)
+    round waited for until every frame has been counted; and the collector's share of it."""
+    with GcWatch() as w:
+        t0 = time.perf_counter()
+        for _ in range(rounds):
+            tally.expect_frames(conns * per_write)
+            sent = await ctl.post("/fanout", n=per_write)
+            assert sent["connections"] == conns, sent
+            await wait(tally.frames_done, "fan-out", lambda: f"{tally.frames} frames")
+        elapsed = time.perf_counter() - t0
+    rate = conns * per_write * rounds / elapsed
+    return {"rate": rate, "s": elapsed, "gc_s": w.total, "gc_max": w.longest}
 
 
-async def measure_fan_out(ctl: Control, tally: Tally, a: argparse.Namespace) -> dict[str, float]:
-    return {
-        "fan_single": await fan_out(ctl, tally, a.clients, 1, a.single_rounds),
-        "fan_burst": await fan_out(ctl, tally, a.clients, a.burst, a.burst_rounds),
-    }
+async def connected(
+    start: Any, tally: Tally, ctl: Control, a: argparse.Namespace
+) -> dict[str, Any]:
+    """Start `a.clients` clients with `start`, wait until all are connected; then fan out to
+    them, and again after ``gc.freeze()``."""
+    n = a.clients
+    await ctl.get("/wait", open=0)
+    gc.collect()
+    rss0 = rss_kib()
+    with GcWatch() as w:
+        t0 = time.perf_counter()
+        await start()
+        await wait(tally.all_up, "all connected", lambda: f"{tally.up} of {n}")
+        t_up = time.perf_counter() - t0
+    gc.collect()
+    rss1 = rss_kib()
+    out: dict[str, Any] = {"connect_s": t_up, "connect_gc_s": w.total, "rss_kib": rss1}
+    out["kib"] = (rss1 - rss0) / n
+    out["objects"] = len(gc.get_objects())
+    for label in ("", "frozen_"):
+        if label:
+            gc.freeze()  # the clients' objects leave the collector's generations
+        out[label + "single"] = await fan_out(ctl, tally, n, 1, a.single_rounds)
+        out[label + "burst"] = await fan_out(ctl, tally, n, a.burst, a.burst_rounds)
+    gc.unfreeze()
+    return out
 
 
 async def child_clients(ctl: Control, urls: list[str], a: argparse.Namespace) -> dict[str, Any]:
     """(a), (b): wsclient clients under one DynamicSupervisor."""
-    n = a.clients
-    tally = Tally(n)
+    tally = Tally(a.clients)
     specs = [Feed.child_spec({"url": u, "arg": tally}) for u in urls]
-    sup = await otpy.DynamicSupervisor.start_link(max_restarts=n, max_seconds=60)
-    await ctl.get("/wait", open=0)
-    gc.collect()
-    rss0 = rss_kib()
-    t0 = time.perf_counter()
-    for i in range(n):
-        await start_child(sup, specs[i % len(specs)])
-    await wait(tally.all_up, "all connected", lambda: f"{tally.up} of {n}")
-    t_up = time.perf_counter() - t0
-    gc.collect()
-    rss1 = rss_kib()
-    out: dict[str, Any] = {"connect_s": t_up, "kib": (rss1 - rss0) / n, "rss_kib": rss1}
-    out.update(await measure_fan_out(ctl, tally, a))
+    sup = await otpy.DynamicSupervisor.start_link(max_restarts=a.clients, max_seconds=60)
+
+    async def start() -> None:
+        for i in range(a.clients):
+            await start_child(sup, specs[i % len(specs)])
+
+    out = await connected(start, tally, ctl, a)
     out["exits"] = dict(tally.exits)
     t0 = time.perf_counter()
     await otpy.stop(sup)
@@ -229,27 +257,21 @@ async def child_clients(ctl: Control, urls: list[str], a: argparse.Namespace) ->
 
 async def child_raw(ctl: Control, urls: list[str], a: argparse.Namespace) -> dict[str, Any]:
     """(a), (b), the yardstick: raw aiohttp connections, one reader task each."""
-    n = a.clients
-    tally = Tally(n)
+    tally = Tally(a.clients)
     session = aiohttp.ClientSession(  # as wsclient's shared session is made
         connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
         cookie_jar=aiohttp.DummyCookieJar(),
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=None, sock_read=None),
     )
     wss: list[Any] = []
-    await ctl.get("/wait", open=0)
-    gc.collect()
-    rss0 = rss_kib()
-    t0 = time.perf_counter()
-    tasks = [
-        asyncio.create_task(raw_client(session, urls[i % len(urls)], tally, wss)) for i in range(n)
-    ]
-    await wait(tally.all_up, "all connected", lambda: f"{tally.up} of {n}")
-    t_up = time.perf_counter() - t0
-    gc.collect()
-    rss1 = rss_kib()
-    out: dict[str, Any] = {"connect_s": t_up, "kib": (rss1 - rss0) / n, "rss_kib": rss1}
-    out.update(await measure_fan_out(ctl, tally, a))
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
+        for i in range(a.clients):
+            url = urls[i % len(urls)]
+            tasks.append(asyncio.create_task(raw_client(session, url, tally, wss)))
+
+    out = await connected(start, tally, ctl, a)
     t0 = time.perf_counter()
     await asyncio.gather(*(ws.close() for ws in wss))
     await asyncio.gather(*tasks)
@@ -292,16 +314,6 @@ async def child_storm(ctl: Control, urls: list[str], a: argparse.Namespace) -> d
     }
 
 
-def per_second(times: list[float], start: float) -> list[int]:
-    """How many of `times` fell in each second from `start`."""
-    if not times:
-        return [0]
-    bins = [0] * (int(max(times) - start) + 1)
-    for t in times:
-        bins[int(t - start)] += 1
-    return bins
-
-
 async def child_crash(ctl: Control, urls: list[str], a: argparse.Namespace) -> dict[str, Any]:
     """(d): a crash in handle_frame, until the restarted client's handle_connect."""
     me = otpy.self_pid()
@@ -327,11 +339,6 @@ async def child_crash(ctl: Control, urls: list[str], a: argparse.Namespace) -> d
             floor.append(time.perf_counter() - t0)
             await ws.close()
     return {"restart": quantiles(samples), "floor": quantiles(floor)}
-
-
-def quantiles(samples: list[float]) -> dict[str, float]:
-    s = sorted(samples)
-    return {"median": statistics.median(s), "p99": s[max(0, int(len(s) * 0.99) - 1)]}
 
 
 CHILDREN = {"clients": child_clients, "raw": child_raw, "storm": child_storm, "crash": child_crash}
@@ -401,9 +408,16 @@ def print_table(a: argparse.Namespace, r: dict[str, Any], elapsed: float) -> Non
     def ratio(x: float, y: float) -> str:
         return f"{x / y:.2f}x"
 
+    def gc_row(w: dict[str, float], r: dict[str, float]) -> None:
+        def share(x: dict[str, float]) -> str:
+            return f"{x['gc_s'] / x['s']:.0%}, {x['gc_max'] * 1e3:,.0f} ms"
+
+        row("  in the collector: share, longest pause", share(w), share(r), "")
+
     n = a.clients
+    loop = "the default asyncio loop" if a.loop == "asyncio" else "uvloop"
     print(
-        f"Scale benchmark (default asyncio loop; server in its own process; {a.ports} ports "
+        f"Scale benchmark (clients on {loop}; the server in its own process, {a.ports} ports "
         "on 127.0.0.1)"
     )
     print(f"{n:,} clients in one process, under one DynamicSupervisor")
@@ -414,27 +428,32 @@ def print_table(a: argparse.Namespace, r: dict[str, Any], elapsed: float) -> Non
         ratio(ws["connect_s"], raw["connect_s"]),
     )  # fmt: skip
     row(
+        "  of which in the garbage collector",
+        f"{ws['connect_gc_s']:.2f} s", f"{raw['connect_gc_s']:.2f} s", "",
+    )  # fmt: skip
+    row(
         "memory per idle connected client (RSS delta)",
         f"{ws['kib']:.1f} KiB", f"{raw['kib']:.1f} KiB", ratio(ws["kib"], raw["kib"]),
         "(target <= 1.50x)",
     )  # fmt: skip
-    row(
-        f"fan-out, 1 frame per client per write (x{a.single_rounds})",
-        f"{ws['fan_single']:,.0f}/s", f"{raw['fan_single']:,.0f}/s",
-        ratio(ws["fan_single"], raw["fan_single"]),
-    )  # fmt: skip
-    row(
-        f"fan-out, {a.burst} frames per client per write (x{a.burst_rounds})",
-        f"{ws['fan_burst']:,.0f}/s", f"{raw['fan_burst']:,.0f}/s",
-        ratio(ws["fan_burst"], raw["fan_burst"]),
-    )  # fmt: skip
+    print("  fan-out, frames/s into handle_frame (raw: into the reader task)")
+    for key, label in (
+        ("single", f"1 frame per client per write (x{a.single_rounds})"),
+        ("burst", f"{a.burst} frames per client per write (x{a.burst_rounds})"),
+        ("frozen_single", "after gc.freeze(): 1 frame per write"),
+        ("frozen_burst", f"after gc.freeze(): {a.burst} frames per write"),
+    ):
+        w, r0 = ws[key], raw[key]
+        row(f"  {label}", f"{w['rate']:,.0f}", f"{r0['rate']:,.0f}", ratio(w["rate"], r0["rate"]))
+        gc_row(w, r0)
     row(
         "stop all (supervisor stop / gather(ws.close()))",
         f"{ws['stop_s']:.2f} s", f"{raw['stop_s']:.2f} s", ratio(ws["stop_s"], raw["stop_s"]),
     )  # fmt: skip
     print(
-        f"    (RSS of the client process, all connected: wsclient {ws['rss_kib'] / 1024:,.0f} MiB,"
-        f" raw {raw['rss_kib'] / 1024:,.0f} MiB; the frames are {len(PAYLOAD)} B of text)"
+        f"  (all connected: RSS wsclient {ws['rss_kib'] / 1024:,.0f} MiB, raw "
+        f"{raw['rss_kib'] / 1024:,.0f} MiB; objects the collector tracks: wsclient "
+        f"{ws['objects']:,}, raw {raw['objects']:,}; the frames: {len(PAYLOAD)} B of text)"
     )
     print(f"reconnect storm: {a.storm:,} clients, default Backoff, server down {a.down:g} s")
     pm = storm["peak"] / storm["mean"]
@@ -473,6 +492,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--burst-rounds", type=int, default=3)
     p.add_argument("--single-rounds", type=int, default=10)
     p.add_argument("--ports", type=int, default=4, help="listening ports of the server")
+    p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="the clients'")
     p.add_argument("--quick", action="store_true", help="1,000 clients, storm 200, 50 crashes")
     p.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     p.add_argument("--server", help=argparse.SUPPRESS)
@@ -490,7 +510,13 @@ def main() -> None:
         # quiet: every connect logs at info; the crash child's crash reports are the scenario
         level = logging.CRITICAL if a.child == "crash" else logging.WARNING
         structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
-        result = asyncio.run(run_child(a))
+        factory = None
+        if a.loop == "uvloop":
+            import uvloop
+
+            factory = uvloop.new_event_loop
+        with asyncio.Runner(loop_factory=factory) as runner:
+            result = runner.run(run_child(a))
         Path(a.out).write_text(json.dumps(result))
         return
     t0 = time.perf_counter()

@@ -398,6 +398,25 @@ def mailbox_probe() -> Callable[[], int]:
     return _self_strict("mailbox_probe").queue_len()
 
 
+def self_sender() -> Callable[[Any], None]:
+    """A function that sends a message to the calling process, with nothing to look up.
+
+    For callbacks that run outside any process and post to one on a hot path (a protocol's
+    ``data_received`` waking the process that reads the socket): ``send`` has to find the
+    running loop's runtime first, which outside a task is the slow case. Like ``send`` to a
+    pid, a message sent after the process exited is dropped. Call it on the process's own
+    event loop thread only.
+    """
+    proc = _self_strict("self_sender")
+    put = proc.put
+
+    def post(msg: Any) -> None:
+        if proc.alive:
+            put(msg)
+
+    return post
+
+
 def _self_strict(what: str) -> _Process:
     try:
         proc = _current()

@@ -40,6 +40,7 @@ from wsclient._messages import (
     SendFrames,
     Start,
     StatsReq,
+    Wake,
 )
 from wsclient._redact import Redactor
 from wsclient.connection import (
@@ -50,7 +51,7 @@ from wsclient.connection import (
     PONG,
     TEXT,
     ConnectStatus,
-    ReadPause,
+    ReaderHook,
     WriteStalled,
     _Refused,
     abort,
@@ -59,6 +60,7 @@ from wsclient.connection import (
     dial,
     fast_reader,
     finish,
+    hookable,
     send_close,
     send_frames,
 )
@@ -125,8 +127,9 @@ class ClientHost(BehaviourServer):
             clock=loop.time,
         )
         self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.dialed: aiohttp.ClientWebSocketResponse | None = None  # sent, not yet taken
         self.buf: Any = None
-        self.pause: ReadPause | None = None
+        self.pause: ReaderHook | None = None  # the fast path's hook on aiohttp's reader
         self.go: asyncio.Event | None = None
         self.helper: asyncio.Task[None] | None = None
         self.beat: otpy.TimerRef | None = None
@@ -141,6 +144,7 @@ class ClientHost(BehaviourServer):
         self.connected_since: float | None = None
         self.last_disconnect: str | None = None
         self.probe = otpy.mailbox_probe()
+        self.post = otpy.self_sender()  # for the reader hook, which runs outside any task
         self.early_pongs: set[int] = set()  # ids of buffered pings answered ahead of their turn
         self.ping_scan_at = 0.0
         # A write may wait this long for the socket to drain; longer, and the peer has stopped
@@ -168,9 +172,10 @@ class ClientHost(BehaviourServer):
     def exited(self, reason: Any) -> None:
         """However the process ended (a kill included): no socket stays open, and the shared
         session loses a user."""
-        ws = getattr(self, "ws", None)  # (the start may have failed before it was set)
-        if ws is not None:
-            abort(ws)
+        for attr in ("ws", "dialed"):
+            ws = getattr(self, attr, None)  # (the start may have failed before it was set)
+            if ws is not None:
+                abort(ws)
         if getattr(self, "shared", False):
             self.shared = False
             _session.release(self.session)
@@ -183,14 +188,15 @@ class ClientHost(BehaviourServer):
         self.retry_at = None
         conn = self.machine.begin_connect()
         self.log.info("ws_connecting", attempt=self.machine.attempt + 1)
-        self.go = asyncio.Event()
+        self.go = None
         self.helper = otpy.start_task(
-            self._connection(conn, self.go), name=f"wsclient connection {conn} of {self.pid!r}"
+            self._connection(conn), name=f"wsclient connection {conn} of {self.pid!r}"
         )
 
-    async def _connection(self, conn: int, go: asyncio.Event) -> None:
-        """The connection's helper: dial, then hand over what ``receive()`` gets, one batch at
-        a time. Cancelled (its owner exiting, or the connection dropped), it drops the socket."""
+    async def _connection(self, conn: int) -> None:
+        """The connection's helper: dial; without the fast path, hand over what ``receive()``
+        gets, one message at a time. Cancelled (its owner exiting, or the connection dropped),
+        it drops the socket."""
         ws: aiohttp.ClientWebSocketResponse | None = None
         try:
             try:
@@ -198,12 +204,19 @@ class ClientHost(BehaviourServer):
             except _Refused as e:
                 otpy.send(self.pid, DialFailed(conn, e.reason))
                 return
+            if hookable(ws):
+                # the process reads for itself, woken by its ReaderHook: this task is done.
+                # Until the process takes the socket, exited() drops it if the process ends.
+                self.dialed = ws
+                otpy.send(self.pid, Opened(conn, ws, status))
+                return
+            go = self.go = asyncio.Event()  # set by the process: receive the next one
             otpy.send(self.pid, Opened(conn, ws, status))
             while True:
+                await go.wait()  # the process has taken everything: receive the next one
                 go.clear()
                 msg = await ws.receive()
                 otpy.send(self.pid, Batch(conn, msg))
-                await go.wait()
                 if msg[0] in _END:
                     await asyncio.Event().wait()  # the owner finishes the close, then cancels
         except BaseException:
@@ -212,17 +225,19 @@ class ClientHost(BehaviourServer):
             raise
 
     async def _opened(self, msg: Opened, state: Any) -> Any:
+        self.dialed = None
         if not self.machine.opened(msg.conn):
             abort(msg.ws)  # an attempt that was given up (closed, or a newer one won)
             return NoReply(state)
         ws = self.ws = msg.ws
-        self.buf = fast_reader(ws)
-        self.pause = (
-            ReadPause(ws, self.opts.max_queue, self.buf) if self.buf is not None else None
-        )
+        self.buf = buf = fast_reader(ws) if hookable(ws) else None
+        if buf is not None:  # else the helper receives
+            post, wake = self.post, Wake(msg.conn)
+            self.pause = ReaderHook(ws, self.opts.max_queue, buf, lambda: post(wake))
         self.connected_since = time.time()
         self.log.info("ws_connected", subprotocol=msg.status.subprotocol)
         self._schedule_beat(msg.conn)
+        self._listen(msg.conn)
         status: ConnectStatus = msg.status
         for w in self.connect_waiters:
             otpy.reply(w, status)
@@ -236,6 +251,33 @@ class ClientHost(BehaviourServer):
         raise self.bad_return("handle_connect", ret, _CONNECT_RESULTS)
 
     # -- receiving ------------------------------------------------------------------------------
+
+    def _listen(self, conn: int) -> None:
+        """Every frame aiohttp had is taken: be woken for the next one. On the fast path the
+        hook wakes the process from the socket's callback; otherwise the helper receives."""
+        hook = self.pause
+        if hook is None:
+            if self.go is not None:
+                self.go.set()
+        elif hook.ready():
+            otpy.send(self.pid, Wake(conn))  # behind what waits in the mailbox
+        else:
+            hook.armed = True
+
+    async def _wake(self, conn: int, state: Any) -> Any:
+        buf = self.buf
+        ws = self.ws
+        hook = self.pause
+        assert ws is not None and buf is not None and hook is not None
+        if buf:
+            t = buf[0][0][0]
+            if t is TEXT or t is BINARY:
+                return await self._drain(conn, state)
+        if hook.ready():
+            m = await ws.receive()  # never waits: a control frame, an error or the end is there
+            return await self._batch(Batch(conn, m), state)
+        hook.armed = True
+        return NoReply(state)
 
     async def _batch(self, msg: Batch, state: Any) -> Any:
         conn = msg.conn
@@ -314,10 +356,8 @@ class ClientHost(BehaviourServer):
         or a message in the mailbox; then let the helper read on."""
         buf = self.buf
         ws = self.ws
-        go = self.go
-        if buf is None or ws is None or go is None:
-            if go is not None:
-                go.set()
+        if buf is None or ws is None:
+            self._listen(conn)
             return NoReply(state)
         read = ws._reader.read
         handle_frame = self.module.handle_frame
@@ -383,7 +423,7 @@ class ClientHost(BehaviourServer):
             if count:
                 self.machine.received()
         if done:
-            go.set()
+            self._listen(conn)
         return NoReply(state)
 
     async def _answer_queued_pings(self, ws: aiohttp.ClientWebSocketResponse, buf: Any) -> bool:
@@ -490,6 +530,8 @@ class ClientHost(BehaviourServer):
             abort(ws)
         self.ws = None
         self.buf = None
+        if self.pause is not None:
+            self.pause.armed = False  # (the socket's last callbacks must not wake anyone)
         self.pause = None
         if self.helper is not None:
             self.helper.cancel()
@@ -678,6 +720,10 @@ class ClientHost(BehaviourServer):
         t = type(msg)
         if t is Batch:
             return await self._batch(msg, state)
+        if t is Wake:
+            if self._current(msg.conn):
+                return await self._wake(msg.conn, state)
+            return NoReply(state)
         if t is Drain:
             if self._current(msg.conn):
                 return await self._drain(msg.conn, state)

@@ -27,6 +27,7 @@ __all__ = [
     "SendFrames",
     "Start",
     "StatsReq",
+    "Wake",
 ]
 
 
@@ -76,6 +77,13 @@ class ForConn:
 
 class Drain(ForConn):
     """Go on taking buffered frames (sent to itself after serving its mailbox)."""
+
+    __slots__ = ()
+
+
+class Wake(ForConn):
+    """aiohttp's reader has something for a client that had taken every frame: frames, an
+    error or the end (sent from the socket's callback, see ``connection.ReaderHook``)."""
 
     __slots__ = ()
 

@@ -11,7 +11,8 @@ The private parts, and why:
   frame is buffered. Frames are then taken with ``await ws._reader.read()``, which does not
   suspend when the buffer is not empty and keeps aiohttp's flow control counters right (never
   pop the buffer itself: aiohttp would stay paused).
-- ``ws._reader._protocol``: to pause reading the socket while ``max_queue`` frames wait.
+- ``ws._reader._protocol``: to pause reading the socket while ``max_queue`` frames wait, and
+  to wake an idle client from the socket's callback (:class:`ReaderHook`).
 - ``ws._writer``: to send a close frame and keep reading (``ws.close()`` would discard the
   frames that arrive before the peer's close, and never echo its code).
 - ``ws._conn.transport``: to drop a connection at once, without a close handshake.
@@ -38,7 +39,7 @@ from wsclient.url import ClientURL
 __all__ = [
     "FAST_PATH",
     "ConnectStatus",
-    "ReadPause",
+    "ReaderHook",
     "WriteStalled",
     "abort",
     "bounded",
@@ -46,6 +47,7 @@ __all__ = [
     "dial",
     "fast_reader",
     "finish",
+    "hookable",
     "send_close",
     "send_frames",
 ]
@@ -173,33 +175,93 @@ def fast_reader(ws: aiohttp.ClientWebSocketResponse) -> deque[Any] | None:
     return buf if isinstance(buf, deque) else None
 
 
-class ReadPause:
-    """Stops reading the socket while `limit` frames wait for the handler.
+def hookable(ws: aiohttp.ClientWebSocketResponse) -> bool:
+    """Whether the fast path applies: aiohttp's buffer and protocol are there to hook."""
+    protocol = getattr(ws._reader, "_protocol", None)
+    return fast_reader(ws) is not None and protocol is not None and hasattr(protocol, "__dict__")
 
-    The check runs after every read from the socket (aiohttp's protocol's ``data_received`` is
-    wrapped, on this connection only), so that a handler that is slow, or suspended, cannot let
-    more than one read's worth of frames (64 KiB) past the limit; and again before each handler
-    call. It only ever pauses: aiohttp resumes reading itself when a frame is taken and its own
+
+class ReaderHook:
+    """Watches aiohttp's reader for one connection: wakes an idle client, and pauses reading.
+
+    The protocol's ``data_received`` and ``connection_lost`` are wrapped, on this connection
+    only. After each read from the socket:
+
+    - while ``armed`` (the client has taken every frame and waits for more), ``notify()`` runs
+      once, as soon as a frame, an error or the end is there, and disarms: the client is woken
+      straight from the socket's callback, with no task between the socket and the client;
+    - while `limit` frames wait for the handler, reading stops (TCP pushes back), so that a
+      handler that is slow, or suspended, cannot let more than one read's worth of frames
+      (64 KiB) past the limit. :meth:`check` does the same before handler calls.
+
+    It only ever pauses: aiohttp resumes reading itself when a frame is taken and its own
     buffer is below its own bound (and leaves reading paused while it is over that bound, with
     unparsed bytes stashed); resuming from here could override that and let the stash grow.
     """
 
-    __slots__ = ("limit", "protocol")
+    __slots__ = ("armed", "inside", "limit", "notify", "protocol", "reader")
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, limit: int, buf: deque[Any]) -> None:
-        protocol = getattr(ws._reader, "_protocol", None)
+    def __init__(
+        self, ws: aiohttp.ClientWebSocketResponse, limit: int, buf: deque[Any], notify: Any
+    ) -> None:
+        reader = self.reader = ws._reader
+        protocol = getattr(reader, "_protocol", None)
         self.protocol = protocol
         self.limit = limit
+        self.notify = notify
+        self.armed = False
+        self.inside = False
         if protocol is None or not hasattr(protocol, "__dict__"):
             return
         received = protocol.data_received
+        lost = protocol.connection_lost
+        before_parse = protocol._data_received_cb
 
         def data_received(data: bytes) -> None:
-            received(data)
-            if len(buf) >= limit and not protocol._reading_paused:
-                protocol.pause_reading()
+            self.inside = True
+            try:
+                received(data)
+            finally:
+                self.inside = False
+            if buf:
+                if len(buf) >= limit and not protocol._reading_paused:
+                    protocol.pause_reading()
+                if self.armed:
+                    self.wake()
+            elif self.armed and self.ready():
+                self.wake()
 
-        protocol.data_received = data_received  # read at each call by asyncio's transports
+        def connection_lost(exc: BaseException | None) -> None:
+            lost(exc)
+            if self.armed:
+                self.wake()
+
+        def data_coming() -> None:
+            # aiohttp calls this before it parses what was read. It matters where the
+            # transport took ``protocol.data_received`` once, before it was wrapped (uvloop):
+            # then wake now (the client runs after the parse, and finds nothing if the frame
+            # is not whole yet) and pause by the count of the read before.
+            if before_parse is not None:
+                before_parse()
+            if not self.inside:
+                if len(buf) >= limit and not protocol._reading_paused:
+                    protocol.pause_reading()
+                if self.armed:
+                    self.wake()
+
+        # asyncio's transports look both up at each call
+        protocol.data_received = data_received
+        protocol.connection_lost = connection_lost
+        protocol._data_received_cb = data_coming
+
+    def ready(self) -> bool:
+        """Whether reading would not wait: a frame, an error or the end is there."""
+        reader = self.reader
+        return bool(reader._buffer) or reader.is_eof() or reader.exception() is not None
+
+    def wake(self) -> None:
+        self.armed = False
+        self.notify()
 
     def check(self, waiting: int) -> None:
         protocol = self.protocol

@@ -312,3 +312,33 @@ async def test_deliver_to_a_full_mailbox_puts_nothing_in_until_there_is_room() -
     assert [await otpy.receive(timeout=0) for _ in range(2)] == ["a", "b"]
     await asyncio.wait_for(blocked, GUARD)
     assert await otpy.receive(timeout=0) == "c"
+
+
+# -- self_sender: a send to oneself with nothing looked up, for callbacks outside any task --
+
+
+async def post_from_a_loop_callback(test: Pid) -> None:
+    post = otpy.self_sender()
+    asyncio.get_running_loop().call_soon(post, "from a callback")
+    await otpy.receive(GUARD, lambda m: m == "from a callback")
+    otpy.send(test, ("posted", post))
+    await otpy.receive(match=lambda m: m == "exit")
+
+
+async def test_self_sender_posts_to_its_process_from_a_loop_callback() -> None:
+    pid = otpy.spawn_link(post_from_a_loop_callback, otpy.self_pid())
+    _, post = await wait_msg("posted")
+    post("one")
+    post("two")
+    assert queue_len_of(pid) == 2
+    otpy.unlink(pid)
+    ref = otpy.monitor(pid)
+    otpy.exit(pid, "kill")
+    await wait_down(ref)
+    post("after the exit")  # dropped, as a send to a dead pid is
+    assert otpy.process_info(pid) is None
+
+
+def test_self_sender_outside_a_process_raises_not_a_process() -> None:
+    with pytest.raises(otpy.NotAProcess):
+        otpy.self_sender()
