@@ -96,6 +96,7 @@ _DRAIN_SLICE = 256
 #: While frames are being handled, pings queued behind them are looked for at most this often
 #: (seconds): a pong is never later than this, or 16 handler calls, whichever is longer.
 _PING_SCAN = 0.1
+_ONE_DATA_FRAME = frozenset({Text, Binary})
 _SET_TEXT = vars(Text)["data"].__set__  # the slot's descriptor
 _SET_BINARY = vars(Binary)["data"].__set__
 
@@ -107,6 +108,7 @@ _FRAME_RESULTS = (
 )
 
 
+_DATA = frozenset({TEXT, BINARY})
 _END = frozenset({CLOSE, ERROR, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING})
 
 
@@ -232,8 +234,7 @@ class ClientHost(BehaviourServer):
         ws = self.ws = msg.ws
         self.buf = buf = fast_reader(ws) if hookable(ws) else None
         if buf is not None:  # else the helper receives
-            post, wake = self.post, Wake(msg.conn)
-            self.pause = ReaderHook(ws, self.opts.max_queue, buf, lambda: post(wake))
+            self.pause = ReaderHook(ws, self.opts.max_queue, buf, self.post, Wake(msg.conn))
         self.connected_since = time.time()
         self.log.info("ws_connected", subprotocol=msg.status.subprotocol)
         self._schedule_beat(msg.conn)
@@ -259,8 +260,10 @@ class ClientHost(BehaviourServer):
         if hook is None:
             if self.go is not None:
                 self.go.set()
-        elif hook.ready():
-            otpy.send(self.pid, Wake(conn))  # behind what waits in the mailbox
+            return
+        reader = hook.reader
+        if reader._buffer or reader.is_eof() or reader.exception() is not None:
+            self.post(hook.message)  # there is more already: behind what waits in the mailbox
         else:
             hook.armed = True
 
@@ -367,6 +370,7 @@ class ClientHost(BehaviourServer):
         # frames are built without their __init__ (a Python call): the slot is set directly
         new, set_text, set_binary = object.__new__, _SET_TEXT, _SET_BINARY
         ok_t, text_t, binary_t, text_cls, binary_cls = Ok, TEXT, BINARY, Text, Binary
+        reply_t, machine, bound = Reply, self.machine, self.write_bound
         slice_ = _DRAIN_SLICE
         count = 0
         nbytes = 0
@@ -387,11 +391,30 @@ class ClientHost(BehaviourServer):
                 nbytes += head[1]
                 count += 1
                 ret = await handle_frame(frame, state)
-                if type(ret) is ok_t:
+                rt = type(ret)
+                if rt is ok_t:
+                    state = ret.state
+                elif (
+                    rt is reply_t
+                    and type(ret.frames) in _ONE_DATA_FRAME
+                    and machine.state == "connected"
+                ):  # one frame sent back (an echo, an ack): what _apply does, inline
+                    out = check_outgoing(ret.frames)
+                    data = out.data
+                    try:
+                        if type(out) is text_cls:
+                            await bounded(ws.send_str(data), bound)
+                        else:
+                            await bounded(ws.send_bytes(bytes(data)), bound)
+                    except (WriteStalled, ConnectionError, aiohttp.ClientError, RuntimeError) as e:
+                        done = False
+                        return await self._lost(self._write_failure(e), ret.state)
+                    self.frames_out += 1
+                    self.bytes_out += _size(out)
                     state = ret.state
                 else:
                     res = await self._apply("handle_frame", ret)
-                    if type(res) is not NoReply or not self._current(conn):
+                    if type(res) is not NoReply or self.ws is not ws:  # (closed, or another)
                         done = False
                         return res
                     state = res.state
@@ -638,7 +661,18 @@ class ClientHost(BehaviourServer):
         if t is Ok:
             return NoReply(ret.state)
         if t is Reply:
-            frames = ret.frames if isinstance(ret.frames, list | tuple) else [ret.frames]
+            frames = ret.frames
+            ft = type(frames)
+            ws = self.ws
+            one = ft is Text or ft is Binary
+            if one and ws is not None and self.machine.state == "connected":
+                check_outgoing(frames)  # one data frame, the common case: no list, no _send
+                try:
+                    await self._write(ws, (frames,))
+                except _SendFailed as e:
+                    return await self._lost(e.reason, ret.state)
+                return NoReply(ret.state)
+            frames = frames if isinstance(frames, list | tuple) else [frames]
             try:
                 close = await self._send(list(frames))
             except NotConnected as e:
@@ -703,16 +737,25 @@ class ClientHost(BehaviourServer):
             await self._write(ws, data)
         return None
 
-    async def _write(self, ws: aiohttp.ClientWebSocketResponse, frames: list[Any]) -> None:
+    async def _write(
+        self, ws: aiohttp.ClientWebSocketResponse, frames: list[Any] | tuple[Any, ...]
+    ) -> None:
         try:
             await send_frames(ws, frames, self.write_bound)
-        except WriteStalled:
-            self.log.warning("ws_heartbeat_timeout", why="a write did not drain")
-            raise _SendFailed(HeartbeatTimeout()) from None
-        except (ConnectionError, aiohttp.ClientError, RuntimeError) as e:
-            raise _SendFailed(TransportError(self.redactor.error(e))) from None
+        except (WriteStalled, ConnectionError, aiohttp.ClientError, RuntimeError) as e:
+            raise _SendFailed(self._write_failure(e)) from None
         self.frames_out += len(frames)
-        self.bytes_out += sum(_size(f) for f in frames)
+        n = 0
+        for f in frames:
+            n += _size(f)
+        self.bytes_out += n
+
+    def _write_failure(self, e: BaseException) -> TransportError | HeartbeatTimeout:
+        """The disconnect reason of a write that raised `e`."""
+        if isinstance(e, WriteStalled):
+            self.log.warning("ws_heartbeat_timeout", why="a write did not drain")
+            return HeartbeatTimeout()
+        return TransportError(self.redactor.error(e))
 
     # -- the GenServer callbacks ---------------------------------------------------------------
 
@@ -721,7 +764,10 @@ class ClientHost(BehaviourServer):
         if t is Batch:
             return await self._batch(msg, state)
         if t is Wake:
-            if self._current(msg.conn):
+            if self.ws is not None and msg.conn == self.machine.conn:
+                buf = self.buf
+                if buf and buf[0][0][0] in _DATA:  # the common case, without _wake
+                    return await self._drain(msg.conn, state)
                 return await self._wake(msg.conn, state)
             return NoReply(state)
         if t is Drain:
@@ -851,7 +897,9 @@ class _SendFailed(Exception):
 
 def _size(frame: Any) -> int:
     data = frame.data
-    return len(data.encode()) if type(data) is str else len(data)
+    if type(data) is str:
+        return len(data) if data.isascii() else len(data.encode())  # isascii: O(1)
+    return len(data)
 
 
 def _checked_after(after: Any) -> float | None:

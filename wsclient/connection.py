@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,16 +200,22 @@ class ReaderHook:
     unparsed bytes stashed); resuming from here could override that and let the stash grow.
     """
 
-    __slots__ = ("armed", "inside", "limit", "notify", "protocol", "reader")
+    __slots__ = ("armed", "inside", "limit", "message", "post", "protocol", "reader")
 
     def __init__(
-        self, ws: aiohttp.ClientWebSocketResponse, limit: int, buf: deque[Any], notify: Any
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        limit: int,
+        buf: deque[Any],
+        post: Callable[[Any], None],
+        message: Any,
     ) -> None:
         reader = self.reader = ws._reader
         protocol = getattr(reader, "_protocol", None)
         self.protocol = protocol
         self.limit = limit
-        self.notify = notify
+        self.post = post  # wakes the client: post(message) (otpy.self_sender's)
+        self.message = message
         self.armed = False
         self.inside = False
         if protocol is None or not hasattr(protocol, "__dict__"):
@@ -227,7 +234,8 @@ class ReaderHook:
                 if len(buf) >= limit and not protocol._reading_paused:
                     protocol.pause_reading()
                 if self.armed:
-                    self.wake()
+                    self.armed = False
+                    post(message)
             elif self.armed and self.ready():
                 self.wake()
 
@@ -243,13 +251,16 @@ class ReaderHook:
             # is not whole yet) and pause by the count of the read before.
             if before_parse is not None:
                 before_parse()
-            if not self.inside:
+            if self.inside:  # the wrapper is called: this one is not needed
+                protocol._data_received_cb = before_parse
+            else:
                 if len(buf) >= limit and not protocol._reading_paused:
                     protocol.pause_reading()
                 if self.armed:
                     self.wake()
 
         # asyncio's transports look both up at each call
+        post = self.post
         protocol.data_received = data_received
         protocol.connection_lost = connection_lost
         protocol._data_received_cb = data_coming
@@ -261,7 +272,7 @@ class ReaderHook:
 
     def wake(self) -> None:
         self.armed = False
-        self.notify()
+        self.post(self.message)
 
     def check(self, waiting: int) -> None:
         protocol = self.protocol
@@ -326,7 +337,7 @@ async def bounded(coro: Any, seconds: float | None) -> None:
 
 
 async def send_frames(
-    ws: aiohttp.ClientWebSocketResponse, frames: list[Any], bound: float | None
+    ws: aiohttp.ClientWebSocketResponse, frames: list[Any] | tuple[Any, ...], bound: float | None
 ) -> None:
     """Write checked frames in order; returns once written (waiting while the socket drains,
     at most `bound` seconds a frame: WriteStalled after that)."""
