@@ -38,7 +38,7 @@ import websockets.asyncio.client as websockets_client
 
 import otpy
 import wsclient
-from wsclient import Binary, Ok, Reply
+from wsclient import Binary, Ok, Reply, Text
 
 PEER = Path(__file__).with_name("_ws_peer.py")
 CLIENT_CPU, SERVER_CPU = 0, 1
@@ -109,6 +109,24 @@ async def receive_aiohttp(url: str, n: int) -> float:
             await ws.receive()
         t1 = time.perf_counter()
         return n / (t1 - t0)
+
+
+async def receive_floor(url: str, n: int) -> float:
+    """What the callback API costs at the least, with no process around it: each frame taken
+    from aiohttp's buffer as wsclient does, made a Text and given to the same handle_frame
+    (which returns an Ok). Not a client: a frame behind a control frame would wait."""
+    tally = Tally(n)
+    handle_frame = Receiver.handle_frame
+    me = Receiver()
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        buf, read = ws._reader._buffer, ws._reader.read
+        while tally.n < n:
+            if not buf:
+                msg = await ws.receive()
+                await handle_frame(me, Text(msg.data), tally)
+                continue
+            await handle_frame(me, Text((await read())[1]), tally)
+        return n / tally.seconds()
 
 
 async def receive_websockets(url: str, n: int) -> float:
@@ -203,9 +221,14 @@ async def bench(args: argparse.Namespace, flood_base: str, echo_base: str) -> li
             "wsclient": lambda: receive_wsclient(flood, n),
             "aiohttp": lambda: receive_aiohttp(flood, n),
             "websockets": lambda: receive_websockets(flood, n),
+            "floor": lambda: receive_floor(flood, n),
         },
     )
     lines.append(row(f"receive {n:,} x 32 B text", "frames/s", m))
+    lines.append(
+        f"| (floor: the callback API with no process) | {m['floor']:,.0f} frames/s | "
+        f"{m['aiohttp']:,.0f} | {m['floor'] / m['aiohttp']:.2f}x | | |"
+    )
     for size, count in ((64, args.echoes), (16 * 1024, args.echoes // 2)):
         p = os.urandom(size)
         m = await interleaved(
