@@ -200,7 +200,10 @@ class ReaderHook:
     unparsed bytes stashed); resuming from here could override that and let the stash grow.
     """
 
-    __slots__ = ("armed", "inside", "limit", "message", "post", "protocol", "reader")
+    __slots__ = (
+        "armed", "before_parse", "buf", "inside", "limit", "lost", "message", "post", "protocol",
+        "reader", "received",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -213,6 +216,7 @@ class ReaderHook:
         reader = self.reader = ws._reader
         protocol = getattr(reader, "_protocol", None)
         self.protocol = protocol
+        self.buf = buf
         self.limit = limit
         self.post = post  # wakes the client: post(message) (otpy.self_sender's)
         self.message = message
@@ -220,50 +224,51 @@ class ReaderHook:
         self.inside = False
         if protocol is None or not hasattr(protocol, "__dict__"):
             return
-        received = protocol.data_received
-        lost = protocol.connection_lost
-        before_parse = protocol._data_received_cb
-
-        def data_received(data: bytes) -> None:
-            self.inside = True
-            try:
-                received(data)
-            finally:
-                self.inside = False
-            if buf:
-                if len(buf) >= limit and not protocol._reading_paused:
-                    protocol.pause_reading()
-                if self.armed:
-                    self.armed = False
-                    post(message)
-            elif self.armed and self.ready():
-                self.wake()
-
-        def connection_lost(exc: BaseException | None) -> None:
-            lost(exc)
-            if self.armed:
-                self.wake()
-
-        def data_coming() -> None:
-            # aiohttp calls this before it parses what was read. It matters where the
-            # transport took ``protocol.data_received`` once, before it was wrapped (uvloop):
-            # then wake now (the client runs after the parse, and finds nothing if the frame
-            # is not whole yet) and pause by the count of the read before.
-            if before_parse is not None:
-                before_parse()
-            if self.inside:  # the wrapper is called: this one is not needed
-                protocol._data_received_cb = before_parse
-            else:
-                if len(buf) >= limit and not protocol._reading_paused:
-                    protocol.pause_reading()
-                if self.armed:
-                    self.wake()
-
+        self.received = protocol.data_received
+        self.lost = protocol.connection_lost
+        self.before_parse = protocol._data_received_cb
         # asyncio's transports look both up at each call
-        post = self.post
-        protocol.data_received = data_received
-        protocol.connection_lost = connection_lost
-        protocol._data_received_cb = data_coming
+        protocol.data_received = self.data_received
+        protocol.connection_lost = self.connection_lost
+        protocol._data_received_cb = self.data_coming
+
+    def data_received(self, data: bytes) -> None:
+        self.inside = True
+        try:
+            self.received(data)
+        finally:
+            self.inside = False
+        buf = self.buf
+        if buf:
+            protocol: Any = self.protocol
+            if len(buf) >= self.limit and not protocol._reading_paused:
+                protocol.pause_reading()
+            if self.armed:
+                self.armed = False
+                self.post(self.message)
+        elif self.armed and self.ready():
+            self.wake()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.lost(exc)
+        if self.armed:
+            self.wake()
+
+    def data_coming(self) -> None:
+        """aiohttp calls this before it parses what was read. It matters where the transport
+        took ``protocol.data_received`` once, before it was wrapped (uvloop): then wake now (the
+        client runs after the parse, and finds nothing if the frame is not whole yet) and pause
+        by the count of the read before."""
+        protocol: Any = self.protocol
+        if self.before_parse is not None:
+            self.before_parse()
+        if self.inside:  # the wrapper is called: this one is not needed
+            protocol._data_received_cb = self.before_parse
+            return
+        if len(self.buf) >= self.limit and not protocol._reading_paused:
+            protocol.pause_reading()
+        if self.armed:
+            self.wake()
 
     def ready(self) -> bool:
         """Whether reading would not wait: a frame, an error or the end is there."""
