@@ -61,6 +61,7 @@ from wsclient.connection import (
     fast_reader,
     finish,
     hookable,
+    read_now,
     send_close,
     send_frames,
 )
@@ -246,6 +247,9 @@ class ClientHost(BehaviourServer):
             if hookable(ws):
                 # the process reads for itself, woken by its ReaderHook: this task is done.
                 # Until the process takes the socket, exited() drops it if the process ends.
+                if conn != self.machine.conn:  # given up meanwhile: a newer attempt began
+                    abort(ws)
+                    return
                 self.dialed = ws
                 otpy.send(self.pid, Opened(conn, ws, status))
                 return
@@ -264,7 +268,8 @@ class ClientHost(BehaviourServer):
             raise
 
     async def _opened(self, msg: Opened, state: Any) -> Any:
-        self.dialed = None
+        if self.dialed is msg.ws:
+            self.dialed = None
         if not self.machine.opened(msg.conn):
             abort(msg.ws)  # an attempt that was given up (closed, or a newer one won)
             return NoReply(state)
@@ -315,7 +320,7 @@ class ClientHost(BehaviourServer):
             if t is TEXT or t is BINARY:
                 return await self._drain(conn, state)
         if hook.ready():
-            m = await ws.receive()  # never waits: a control frame, an error or the end is there
+            m = await read_now(ws)  # a control frame, an error or the end: never waits
             return await self._batch(Batch(conn, m), state)
         hook.armed = True
         return NoReply(state)
@@ -350,6 +355,11 @@ class ClientHost(BehaviourServer):
             exc = m[1]
             error_code = int(getattr(exc, "code", 1002))
             detail = self.redactor.text(str(exc))
+            if self.pause is not None and isinstance(exc, aiohttp.WebSocketError):
+                # fail the connection with the error's code (RFC 6455 7.1.7); on the fallback
+                # path aiohttp's receive() has sent it
+                with contextlib.suppress(ConnectionError, aiohttp.ClientError, WriteStalled):
+                    await send_close(self.ws, error_code, "", self.write_bound)
             return await self._lost(ProtocolError(detail, error_code), state)
         # CLOSED or CLOSING: the transport is gone
         if self.machine.state == "closing":
@@ -426,6 +436,11 @@ class ClientHost(BehaviourServer):
                     set_binary(frame, (await read())[1])
                 else:
                     break
+                # aiohttp resumes reading on a read below its own bound: pause again before
+                # the handler runs (it may await, and let the socket be read), while max_queue
+                # frames wait (each socket read is checked too)
+                if pause is not None and len(buf) >= limit:
+                    pause.check(len(buf))
                 nbytes += head[1]
                 count += 1
                 ret = await handle_frame(frame, state)
@@ -462,12 +477,9 @@ class ClientHost(BehaviourServer):
                     return NoReply(state)
                 if count & 15:
                     continue
-                # every 16 frames: aiohttp resumes reading on a read below its own bound, so
-                # pause again while max_queue frames wait (each socket read is checked too);
-                # and a slow handler must not keep the server's pings waiting behind the
-                # frames queued before them: answer those now (they are delivered in turn)
-                if pause is not None and len(buf) >= limit:
-                    pause.check(len(buf))
+                # every 16 frames: a slow handler must not keep the server's pings waiting
+                # behind the frames queued before them: answer those now (they are delivered
+                # in turn)
                 if self.clock() >= self.ping_scan_at and not await self._answer_queued_pings(
                     ws, buf
                 ):

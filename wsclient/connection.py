@@ -49,6 +49,7 @@ __all__ = [
     "fast_reader",
     "finish",
     "hookable",
+    "read_now",
     "send_close",
     "send_frames",
 ]
@@ -174,6 +175,22 @@ def fast_reader(ws: aiohttp.ClientWebSocketResponse) -> deque[Any] | None:
         return None
     buf = getattr(ws._reader, "_buffer", None)
     return buf if isinstance(buf, deque) else None
+
+
+_CLOSED_MESSAGE = aiohttp.WSMessage(CLOSED, None, None)
+
+
+async def read_now(ws: aiohttp.ClientWebSocketResponse) -> Any:
+    """The next message of a reader that has one ready (a frame, an error or the end), as
+    ``receive()`` would return it, but never waiting: ``receive()`` answers an error by sending
+    a close frame, and that send can wait on a peer that has stopped reading, with no deadline.
+    The caller sends the close itself, under its write deadline."""
+    try:
+        return await ws._reader.read()
+    except (aiohttp.EofStream, aiohttp.ClientError):
+        return _CLOSED_MESSAGE
+    except Exception as e:  # a WebSocketError (a protocol error, with its close code), or other
+        return aiohttp.WSMessage(ERROR, e, None)
 
 
 def hookable(ws: aiohttp.ClientWebSocketResponse) -> bool:
