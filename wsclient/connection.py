@@ -210,7 +210,7 @@ class ReaderHook:
       straight from the socket's callback, with no task between the socket and the client;
     - while `limit` frames wait for the handler, reading stops (TCP pushes back), so that a
       handler that is slow, or suspended, cannot let more than one read's worth of frames
-      (64 KiB) past the limit. :meth:`check` does the same before handler calls.
+      (up to 256 KiB) past the limit. :meth:`check` does the same before handler calls.
 
     It only ever pauses: aiohttp resumes reading itself when a frame is taken and its own
     buffer is below its own bound (and leaves reading paused while it is over that bound, with

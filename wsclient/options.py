@@ -61,7 +61,7 @@ class Options:
     backoff: Backoff = field(default_factory=Backoff)
     #: When this many received frames wait for ``handle_frame``, the client stops reading the
     #: socket and TCP pushes back on the server; what one read of the socket had already
-    #: brought in still arrives (up to 64 KiB of frames more). aiohttp's own bound holds too
+    #: brought in still arrives (up to 256 KiB of frames more). aiohttp's own bound holds too
     #: (512 KiB, counting 128 B more for each frame), and with the default of 4096 that one
     #: comes first for frames of any size: lower it to bound the count of small frames.
     max_queue: int = 4096
