@@ -304,8 +304,7 @@ class ClientHost(BehaviourServer):
             if self.go is not None:
                 self.go.set()
             return
-        reader = hook.reader
-        if reader._buffer or reader.is_eof() or reader.exception() is not None:
+        if hook.ready():
             self.post(hook.message)  # there is more already: behind what waits in the mailbox
         else:
             hook.armed = True
