@@ -413,7 +413,12 @@ async def _loop(server: GenServer, proc: _Process, state: Any, cont: Any, tmo: A
                 raise _Stopping(msg.reason, state)
             else:
                 ret = await handle_info(msg, state)
-                state, cont, tmo = _noreply(cls, "handle_info", ret)
+                if type(ret) is noreply_t:  # inline, as for casts: the common case
+                    state, cont, tmo = ret.state, ret.continue_, ret.timeout
+                    if tmo is not None:
+                        _check_idle(cls, "handle_info", ret, cont, tmo)
+                else:
+                    state, cont, tmo = _noreply(cls, "handle_info", ret)
     except _Stopping as s:
         proc.terminating = True
         try:

@@ -810,15 +810,15 @@ class ClientHost(BehaviourServer):
 
     async def handle_info(self, msg: Any, state: Any) -> Any:
         t = type(msg)
-        if t is Batch:
-            return await self._batch(msg, state)
-        if t is Wake:
+        if t is Wake:  # first: the message of every burst of frames
             if self.ws is not None and msg.conn == self.machine.conn:
                 buf = self.buf
                 if buf and buf[0][0][0] in _DATA:  # the common case, without _wake
                     return await self._drain(msg.conn, state)
                 return await self._wake(msg.conn, state)
             return NoReply(state)
+        if t is Batch:
+            return await self._batch(msg, state)
         if t is Drain:
             if self._current(msg.conn):
                 return await self._drain(msg.conn, state)
