@@ -6,11 +6,12 @@ from typing import Any
 
 import otpy
 import wsclient
+from otpy._runtime import _rt
 from wsclient import Ok, Reconnect
 
 from ..otpy.support import GUARD, wait_msg
 
-__all__ = ["GUARD", "Reporter", "next_event", "wait_msg"]
+__all__ = ["GUARD", "Reporter", "host_of", "next_event", "wait_msg"]
 
 
 class Reporter(wsclient.WebsocketClient):
@@ -50,3 +51,9 @@ class Reporter(wsclient.WebsocketClient):
 async def next_event(tag: str, timeout: float = GUARD) -> Any:
     """The payload of the next ("tag", payload) report."""
     return (await wait_msg(tag, timeout))[1]
+
+
+def host_of(pid: otpy.Pid) -> Any:
+    """The client's host object (private: for what no public view shows, such as which read
+    path is in use or how many frames wait)."""
+    return _rt().procs[pid.id].behaviour

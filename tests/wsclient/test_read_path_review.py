@@ -10,18 +10,13 @@ from typing import Any
 
 import otpy
 import wsclient
-from otpy._runtime import _rt
 from wsclient import Binary, Ok, Text
 from wsclient.testing import Server
 
-from .support import GUARD, Reporter, next_event
+from .support import GUARD, Reporter, host_of, next_event
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-
-def _host(pid: otpy.Pid) -> Any:
-    """The client's host object (private: used only where no public view exists)."""
-    return _rt().procs[pid.id].behaviour
 
 
 def _wire_size(payload: int) -> int:
@@ -69,7 +64,7 @@ async def test_a_protocol_error_while_writes_are_backed_up_does_not_block_the_cl
     )
     try:
         await next_event("connect")
-        ws = _host(pid).ws
+        ws = host_of(pid).ws
         w, transport = ws._writer, ws._writer.transport
 
         async def send(total: int) -> None:
@@ -113,7 +108,7 @@ class Yielding(wsclient.WebsocketClient):
     async def handle_frame(self, frame: Any, state: Any) -> Any:
         test, n, seen = state
         await asyncio.sleep(0)  # not a wait for anything: it lets the loop read the socket
-        seen.append(len(_host(otpy.self_pid()).buf))
+        seen.append(len(host_of(otpy.self_pid()).buf))
         if len(seen) == n:
             otpy.send(test, ("all", max(seen)))
         return Ok(state)

@@ -20,11 +20,10 @@ import uvloop
 import otpy
 import wsclient
 import wsclient.connection
-from otpy._runtime import _rt
 from wsclient import Backoff, Binary, CloseFrame, Ping, Pong, Text
 from wsclient.testing import Server
 
-from .support import GUARD, Reporter, next_event
+from .support import GUARD, Reporter, host_of, next_event
 
 FAST = Backoff(initial=0.001, cap=0.005, after_drop=0.001)
 LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
@@ -73,13 +72,9 @@ def run(loop: str, path: str, scenario: Scenario) -> None:
         runner.run(main())
 
 
-def _host(pid: otpy.Pid) -> Any:
-    """The client's host object (private: only to check which read path is in use)."""
-    return _rt().procs[pid.id].behaviour
-
 
 def _assert_read_path(pid: otpy.Pid, path: str) -> None:
-    host = _host(pid)
+    host = host_of(pid)
     if path == "fast":
         assert host.pause is not None and host.go is None  # the ReaderHook wakes the process
     else:

@@ -13,18 +13,13 @@ from aiohttp import web
 
 import otpy
 import wsclient
-from otpy._runtime import _rt
 from wsclient import Backoff, Close, Ok, Reconnect, Text
 from wsclient.testing import Server
 
-from .support import GUARD, Reporter, next_event, wait_msg
+from .support import GUARD, Reporter, host_of, next_event, wait_msg
 
 FAST = Backoff(initial=0.001, cap=0.005, after_drop=0.001)
 
-
-def _host(pid: otpy.Pid) -> Any:
-    """The client's host object (private: used only where no public view exists)."""
-    return _rt().procs[pid.id].behaviour
 
 
 async def test_a_write_to_a_peer_that_stopped_reading_ends_as_a_heartbeat_timeout(
@@ -98,7 +93,7 @@ async def test_with_max_queue_few_frames_wait_while_the_handler_is_held(ws_serve
     await wait_msg("held")
     payload = "x" * 1000
     pusher = asyncio.create_task(ws_server.push([Text(payload)] * 20_000))
-    host = _host(pid)
+    host = host_of(pid)
     # the client stops reading: the server's pushes cannot all go out (polled: no event is
     # raised for a full socket buffer; the guard bounds it)
     async with asyncio.timeout(GUARD):
