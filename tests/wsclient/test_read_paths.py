@@ -72,7 +72,6 @@ def run(loop: str, path: str, scenario: Scenario) -> None:
         runner.run(main())
 
 
-
 def _assert_read_path(pid: otpy.Pid, path: str) -> None:
     host = host_of(pid)
     if path == "fast":
