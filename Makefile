@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo bench conformance conformance-full _autobahn clean
+.PHONY: test docs demo bench conformance conformance-full _autobahn clean
 
 # The Autobahn TestSuite kit (outside the project; see its README). PORT: its fuzzingserver.
 AUTOBAHN_KIT  ?= $(firstword $(wildcard ../shared/autobahn /work/shared/autobahn))
@@ -17,18 +17,30 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m ruff check otpy wsclient tests bench examples
+	$(PY) -m ruff check otpy wsclient tests bench examples docs/examples
 	$(PY) -m mypy --strict otpy wsclient
+	$(MAKE) --no-print-directory docs
 	PYTHONASYNCIODEBUG=1 $(PY) -m pytest -q
 
-demo: $(STAMP)
-	$(PY) examples/demo.py
+# The documentation site (mkdocs, material theme, mkdocstrings) into site/; --strict: a broken
+# link, nav entry or API reference fails the build.
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --quiet --site-dir site
 
+# The embedded demo: a local feed server and a supervised tree of clients, broken on purpose.
+demo: $(STAMP)
+	$(VENV)/bin/wsclient demo
+
+# Every benchmark; each writes its figures to $(BENCH_OUT), and bench/report.py turns them into
+# docs/topics/benchmarks.md (the table, the machine, the versions, the date).
+BENCH_OUT := .bench
 bench: $(STAMP)
-	$(PY) bench/bench_genserver.py
-	$(PY) bench/bench_supervisor.py
-	$(PY) bench/bench_ws.py
-	$(PY) bench/bench_scale.py
+	rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
+	BENCH_RESULTS=$(BENCH_OUT) $(PY) bench/bench_genserver.py
+	BENCH_RESULTS=$(BENCH_OUT) $(PY) bench/bench_supervisor.py
+	BENCH_RESULTS=$(BENCH_OUT) $(PY) bench/bench_ws.py
+	BENCH_RESULTS=$(BENCH_OUT) $(PY) bench/bench_scale.py
+	$(PY) bench/report.py $(BENCH_OUT) docs/topics/benchmarks.md
 
 # RFC 6455 conformance: the Autobahn fuzzingserver against bench/autobahn_client.py, with
 # permessage-deflate offered and not. Fails if any case FAILED in either mode.
@@ -51,4 +63,4 @@ _autobahn:
 	exit $$status
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache site $(BENCH_OUT)

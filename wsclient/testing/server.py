@@ -60,6 +60,7 @@ class Server:
         self._open: set[web.WebSocketResponse] = set()
         self._refusals: list[tuple[int, dict[str, str]]] = []
         self._silent = False
+        self._silenced: set[web.WebSocketResponse] = set()
         self._hang = 0
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -92,6 +93,7 @@ class Server:
         """Stop (dropping every connection), then listen again on the same port."""
         await self.stop()
         self._silent = False
+        self._silenced.clear()
         await self.start()
 
     async def __aenter__(self) -> Server:
@@ -129,10 +131,29 @@ class Server:
         """Stop reading from and writing to every connection, keeping the TCP connections
         open: pings go unanswered, as with a dead peer behind a live NAT."""
         self._silent = True
+        self._silenced.update(self._open)
         for ws in self._open:
             transport = _transport(ws)
             if transport is not None:
                 transport.pause_reading()
+
+    def resume(self) -> None:
+        """End :meth:`go_silent` without a restart: the connections it silenced are cut (their
+        peers have given up on them by now), and later connections are served again; what
+        those sent while the server was silent stays ignored."""
+        self._silent = False
+        for ws in list(self._open):
+            if ws in self._silenced:
+                transport = _transport(ws)
+                if transport is not None:
+                    transport.abort()
+                self._open.discard(ws)
+        self._silenced.clear()
+
+    @property
+    def silent(self) -> bool:
+        """True between :meth:`go_silent` and :meth:`resume` (or a restart)."""
+        return self._silent
 
     def refuse(self, status: int, headers: Mapping[str, str] | None = None, times: int = 1) -> None:
         """Answer the next `times` handshakes with HTTP `status` (and `headers`)."""
@@ -203,6 +224,7 @@ class Server:
         self.max_open = max(self.max_open, len(self._open))
         self.connections_total += 1
         self.handshakes.append(dict(request.headers))
+        self._opened(ws, request)
         await self._notify()
         try:
             while True:
@@ -228,9 +250,17 @@ class Server:
             pass
         finally:
             self._open.discard(ws)
+            self._silenced.discard(ws)
+            self._closed(ws)
             with contextlib.suppress(Exception):
                 await self._notify()
         return ws
+
+    def _opened(self, ws: web.WebSocketResponse, request: web.Request) -> None:
+        """A handshake was accepted (a hook for subclasses, such as the feed server)."""
+
+    def _closed(self, ws: web.WebSocketResponse) -> None:
+        """A connection ended, for whatever reason (a hook for subclasses)."""
 
 
 def _frame(msg: Any) -> Any:

@@ -1,0 +1,216 @@
+"""``wsclient connect URL``: a supervised, reconnecting websocket client in the terminal.
+
+Received text and binary frames go to stdout; each line of stdin is sent as a text frame, in
+order, once the connection is up (lines typed while it is down wait for the next connection, so
+none is dropped). Connects, disconnects and the next retry go to stderr. Ctrl-C (SIGINT), SIGTERM
+or the end of stdin close the connection with code 1000 and exit with status 0; a second Ctrl-C
+exits at once with status 130. With ``--no-reconnect`` a lost connection ends the program with
+status 1.
+
+The client is a :class:`wsclient.WebsocketClient` under a one_for_one supervisor (restart
+transient), the same tree a program would write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+import otpy
+import wsclient
+from wsclient import (
+    Binary,
+    CloseFrame,
+    Disconnected,
+    LocalClosed,
+    Ok,
+    Reconnect,
+    Text,
+    WebsocketClient,
+)
+from wsclient._cli._output import Output, describe
+
+__all__ = ["run_connect"]
+
+#: The local name of the client process.
+CLIENT = "wsclient-connect"
+
+
+@dataclass(frozen=True, slots=True)
+class _Session:
+    main: otpy.Pid
+    output: Output
+    no_reconnect: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Up:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Lost:
+    reason: Disconnected
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Eof:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Signal:
+    signum: int
+
+
+_log = structlog.get_logger("wsclient.cli")
+
+
+class Terminal(WebsocketClient):
+    """Prints what arrives; tells the command's main task when the connection comes and goes."""
+
+    async def init(self, arg: Any) -> Ok:
+        return Ok(arg)
+
+    async def handle_connect(self, status: Any, session: _Session) -> Ok:
+        otpy.send(session.main, _Up())
+        return Ok(session)
+
+    async def handle_frame(self, frame: Any, session: _Session) -> Ok:
+        t = type(frame)
+        if t is Text or t is Binary:
+            session.output.frame(frame)
+        elif t is CloseFrame:
+            _log.info("cli_note", message=f"the server sent close {frame.code} {frame.reason!r}")
+        return Ok(session)
+
+    async def handle_disconnect(self, reason: Any, session: _Session) -> Ok | Reconnect:
+        if type(reason) is not LocalClosed:
+            _log.warning("cli_disconnected", reason=describe(reason), kind=reason.kind)
+        otpy.send(session.main, _Lost(reason))
+        if session.no_reconnect or type(reason) is LocalClosed:
+            return Ok(session)
+        return Reconnect(session)
+
+
+def _read_stdin(loop: asyncio.AbstractEventLoop, main: otpy.Pid) -> None:
+    """A thread: each line of stdin to the main task, then the end of input."""
+    try:
+        for raw in sys.stdin.buffer:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            loop.call_soon_threadsafe(otpy.send, main, _Line(line))
+        loop.call_soon_threadsafe(otpy.send, main, _Eof())
+    except (RuntimeError, ValueError, OSError):
+        pass  # the loop has closed (the program is ending), or stdin was closed under us
+
+
+async def run_connect(
+    url: str,
+    output: Output,
+    *,
+    headers: list[tuple[str, str]],
+    subprotocols: list[str],
+    ping_interval: float | None,
+    no_reconnect: bool,
+) -> int:
+    """Run the command; return the exit status."""
+    loop = asyncio.get_running_loop()
+    main = otpy.self_pid()
+    was_trapping = otpy.trap_exits(True)
+    session = _Session(main, output, no_reconnect)
+    options: dict[str, Any] = {"headers": headers, "subprotocols": subprotocols}
+    if ping_interval is not None:
+        options.update(ping_interval=ping_interval or None, ping_timeout=ping_interval or None)
+    spec = Terminal.child_spec(
+        {"url": url, "arg": session, "name": CLIENT, **options}, restart="transient"
+    )
+    sup = await otpy.Supervisor.start_link([spec], strategy="one_for_one")
+    assert sup is not None  # a plain Supervisor never answers Ignore
+
+    signals_seen = 0
+
+    def on_signal(signum: int) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen > 1:
+            os._exit(130)  # a second Ctrl-C: the user does not want to wait for the close
+        otpy.send(main, _Signal(signum))
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    threading.Thread(target=_read_stdin, args=(loop, main), daemon=True).start()
+
+    pending: deque[str] = deque()
+    connected = False
+    eof = False
+    status = 0
+    try:
+        while True:
+            msg = await otpy.receive()
+            t = type(msg)
+            if t is _Up:
+                connected = True
+            elif t is _Lost:
+                connected = False
+                if no_reconnect and type(msg.reason) is not LocalClosed:
+                    _log.error(
+                        "cli_gave_up", message="the connection is lost and --no-reconnect is set"
+                    )
+                    status = 1
+                    break
+            elif t is _Line:
+                pending.append(msg.text)
+            elif t is _Eof:
+                eof = True
+            elif t is _Signal:
+                break
+            elif t is otpy.Exit and msg.pid == sup:
+                _log.error("cli_supervisor_exited", reason=repr(msg.reason))
+                return 1
+            if connected and pending:
+                connected = await _flush(pending)
+            if eof and not pending:
+                break
+        if pending:
+            _log.warning("cli_lines_not_sent", count=len(pending))
+        await _close(sup)
+        return status
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        otpy.trap_exits(was_trapping)
+
+
+async def _flush(pending: deque[str]) -> bool:
+    """Send the waiting lines in order; False if the connection went down meanwhile (the line
+    that could not be sent stays first in the queue)."""
+    while pending:
+        try:
+            await wsclient.send_frame(CLIENT, Text(pending[0]))
+        except wsclient.NotConnected:
+            return False
+        pending.popleft()
+    return True
+
+
+async def _close(sup: otpy.Pid) -> None:
+    _log.info("cli_closing", message="closing the connection (1000)")
+    with contextlib.suppress(otpy.NoProcess, otpy.ServerExited, otpy.CallTimeout):
+        await wsclient.close(CLIENT, 1000, timeout=10.0)
+    with contextlib.suppress(otpy.NoProcess):
+        await otpy.stop(sup, "shutdown")
+    _log.info("cli_closed", message="closed")
