@@ -4,25 +4,33 @@ Each markdown page (README.md and docs/**/*.md) is one test. Its blocks tagged `
 ``py`` run in order, in one namespace, like the cells of a notebook, inside one fresh event loop;
 top-level ``await`` is allowed. The namespace's ``__name__`` is not ``"__main__"``, so a block
 ending in ``if __name__ == "__main__": otpy.run(...)`` defines its program without running it.
-A block that only includes files with pymdownx.snippets (``--8<-- "docs/examples/x.py"``) is
-not run on the page: each file under docs/examples/ is run as a program of its own, below.
-Whatever otpy processes a page leaves running are killed once it is done.
+A page runs in an empty temporary directory, and the structlog and logging configuration it
+changes is put back afterwards; whatever otpy processes it leaves running are killed.
+
+A block made only of pymdownx.snippets includes (``--8<-- "docs/examples/x.py"``, or a section of
+it, ``"docs/examples/x.py:name"``) is not run on the page: each file docs/examples/*.py is run as
+a program of its own (``test_*.py`` files with pytest), below.
 """
 
 from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import inspect
 import linecache
+import logging
 import os
+import re
 import signal
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 import otpy
 from otpy import Down
@@ -38,7 +46,7 @@ NAMESPACE_NAME = "docs_example"
 #: The line an example program run by otpy.run prints once its tree is up (otpy's own log).
 READY = "application_started"
 #: A guard on each program's run: it only bounds a failing test.
-PROGRAM_GUARD = 20.0
+PROGRAM_GUARD = 30.0
 
 
 def _rel(path: Path) -> str:
@@ -46,7 +54,10 @@ def _rel(path: Path) -> str:
 
 
 class ExampleFailed(Exception):
-    """A block of a page raised: where it is, and the traceback."""
+    """A block of a page raised, or includes what it should not: where, and why."""
+
+
+# -- the blocks of a page ---------------------------------------------------------------------
 
 
 def _compile(block: Block) -> Any:
@@ -57,14 +68,25 @@ def _compile(block: Block) -> Any:
     return compile(block.source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
 
 
+def _included(name: str) -> tuple[Path, str | None]:
+    """The file and the section (or None) a snippet include names."""
+    path, _, section = name.partition(".py:")
+    if section:
+        return (ROOT / f"{path}.py").resolve(), section
+    return (ROOT / name).resolve(), None
+
+
 def _check_snippets(block: Block) -> None:
     for name in block.snippets:
-        file = (ROOT / name).resolve()
+        file, section = _included(name)
         if file.parent != EXAMPLES or file.suffix != ".py" or not file.is_file():
             raise ExampleFailed(
                 f"{block.where}: includes {name!r}, which is not a file docs/examples/*.py "
                 "(those are run by test_example_program)"
             )
+        text = file.read_text(encoding="utf-8")
+        if section is not None and f"# --8<-- [start:{section}]" not in text:
+            raise ExampleFailed(f"{block.where}: {_rel(file)} has no section {section!r}")
 
 
 async def _run_blocks(blocks: list[Block]) -> None:
@@ -80,35 +102,34 @@ async def _run_blocks(blocks: list[Block]) -> None:
             else:
                 exec(code, ns)
         except BaseException as e:  # CancelledError too: an exit signal from a linked process
+            assert e.__traceback__ is not None
             raise ExampleFailed(
                 f"{block.where} (python block {n} of {len(blocks)}) raised:\n"
                 + "".join(traceback.format_exception(type(e), e, e.__traceback__.tb_next))
             ) from None
 
 
-async def _kill_leftovers() -> list[str]:
-    """Kill every otpy process still alive on this loop; return their labels.
+async def _kill_leftovers() -> None:
+    """Kill every otpy process still alive on this loop.
 
     otpy has no public list of all processes, so this reads its process table. Every process is
     sent "kill" in one go, without yielding, so that no supervisor gets to restart a child."""
     from otpy._runtime import _rt
 
     me = otpy.self_pid()
-    left: list[str] = []
     for _ in range(10):
-        live = [p for p in _rt().procs.values() if p.alive and p.pid != me]
+        live = [p.pid for p in _rt().procs.values() if p.alive and p.pid != me]
         if not live:
-            return left
-        refs = {otpy.monitor(p.pid) for p in live}
-        left += [f"{p.pid!r} {p.label}" for p in live]
-        for p in live:
-            otpy.exit(p.pid, "kill")
-        for _ref in list(refs):
+            return
+        refs = {otpy.monitor(pid) for pid in live}
+        for pid in live:
+            otpy.exit(pid, "kill")
+        while refs:
             down = await otpy.receive(
                 match=lambda m, refs=refs: type(m) is Down and m.ref in refs, timeout=5.0
             )
             refs.discard(down.ref)
-    raise AssertionError(f"processes keep coming back after being killed: {left}")
+    raise AssertionError("processes keep coming back after being killed")
 
 
 async def _run_page(blocks: list[Block]) -> None:
@@ -121,13 +142,45 @@ async def _run_page(blocks: list[Block]) -> None:
         await _kill_leftovers()
 
 
+@contextlib.contextmanager
+def _logging_restored() -> Iterator[None]:
+    """Put back structlog's configuration and every stdlib logger's level and handlers (closing
+    the handlers a page added): a page about logging reconfigures both."""
+    was_configured = structlog.is_configured()
+    config = structlog.get_config()
+    manager = logging.Logger.manager
+
+    def loggers() -> list[logging.Logger]:
+        found = [lg for lg in manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+        return [logging.getLogger(), *found]
+
+    saved = {id(lg): (lg.level, list(lg.handlers), lg.propagate, lg.disabled) for lg in loggers()}
+    try:
+        yield
+    finally:
+        if was_configured:
+            structlog.configure(**config)
+        else:
+            structlog.reset_defaults()
+        for lg in loggers():
+            level, handlers, propagate, disabled = saved.get(id(lg), (0, [], True, False))
+            for h in lg.handlers:
+                if h not in handlers:
+                    h.close()
+            lg.setLevel(level)
+            lg.handlers[:] = handlers
+            lg.propagate, lg.disabled = propagate, disabled
+
+
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("page", PAGES, ids=_rel)
-def test_page_examples_run(page: Path) -> None:
+def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = python_blocks(page, ROOT)
+    monkeypatch.chdir(tmp_path)  # what an example writes lands here
     failure: ExampleFailed | None = None
     try:
-        asyncio.run(_run_page(blocks))
+        with _logging_restored():
+            asyncio.run(_run_page(blocks))
     except ExampleFailed as e:
         failure = e
     if failure is not None:  # outside the except: the report is the example's traceback alone
@@ -139,15 +192,30 @@ def test_every_page_is_found() -> None:
     assert ROOT / "docs" / "index.md" in PAGES
 
 
-def test_docs_examples_exist() -> None:
+# -- the programs of docs/examples ------------------------------------------------------------
+
+_INCLUDE = re.compile(r"""--8<--\s*["'](?P<name>[^"']+)["']""")
+
+
+def test_every_program_is_shown_on_a_page() -> None:
+    """A file in docs/examples/ that no page includes is an example nobody reads."""
     assert PROGRAMS, "docs/examples/ holds no program (the Makefile lints it)"
+    shown = {
+        _included(m.group("name"))[0]
+        for page in PAGES
+        for m in _INCLUDE.finditer(page.read_text(encoding="utf-8"))
+    }
+    assert [_rel(p) for p in PROGRAMS if p.resolve() not in shown] == []
 
 
-async def _run_program(file: Path) -> tuple[int, str]:
+async def _run_program(file: Path, cwd: Path) -> tuple[int, str]:
+    if file.name.startswith("test_"):
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(file)]
+    else:
+        command = [sys.executable, str(file)]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(file),
-        cwd=ROOT,
+        *command,
+        cwd=cwd,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -170,12 +238,13 @@ async def _run_program(file: Path) -> tuple[int, str]:
     return code, "".join(out)
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(PROGRAM_GUARD + 10)
 @pytest.mark.parametrize("file", PROGRAMS, ids=_rel)
-async def test_example_program(file: Path) -> None:
+async def test_example_program(file: Path, tmp_path: Path) -> None:
     """A docs/examples program exits 0 by itself, or, if it runs a tree with otpy.run until a
-    signal, exits 0 after SIGTERM, sent once it logged application_started."""
-    code, out = await _run_program(file)
+    signal, exits 0 after SIGTERM, sent once it logged application_started. A test_*.py file's
+    tests pass under pytest."""
+    code, out = await _run_program(file, tmp_path)
     assert code == 0, f"{_rel(file)} exited with {code}:\n{out}"
     if READY in out:
         assert "application_stopped" in out, out
