@@ -20,6 +20,8 @@ import statistics
 import time
 from typing import Any
 
+from _results import describe, record
+
 import otpy
 import otpy.genserver
 from otpy import GenServer, NoReply, Ok, Reply
@@ -232,9 +234,31 @@ async def main() -> None:
         r["unfair_stall"].append(stall)
     m = {k: statistics.median(v) for k, v in r.items()}
 
+    group = "GenServer and mailbox"
+    describe(
+        group,
+        f"One server and one client task (`bench/bench_genserver.py`), medians of {ROUNDS} "
+        "interleaved rounds. Each floor row is a raw asyncio floor, the baseline of the otpy "
+        "rows after it. ratio: otpy's rate over the floor's (higher is better).",
+    )
+    floors = {
+        "floor_call": "Future through a Queue",
+        "floor_cast": "Queue.put_nowait, counting task",
+        "floor_handoff": f"Queue({BOUND}) put/get",
+    }
+
     def row(label: str, value: float, unit: str, floor: str | None, target: str = "") -> None:
         ratio = f"   ratio {value / m[floor]:.2f}x" if floor else ""
         print(f"  {label:<44}: {value:>12,.0f} {unit}{ratio}{target}")
+        record(
+            group, label, value, unit,
+            baseline=m[floor] if floor else None,
+            baseline_label=f"raw asyncio floor: {floors[floor]}" if floor else None,
+            ratio=value / m[floor] if floor else None,
+            better="higher" if floor else None,
+            target=target.strip(" ()").replace("target ", "") or None,
+            loop="asyncio",
+        )  # fmt: skip
 
     print(f"GenServer and mailbox benchmark (median of {ROUNDS} rounds, default asyncio loop)")
     row("floor call (Future through a Queue)", m["floor_call"], "round trips/s", None)
@@ -254,7 +278,28 @@ async def main() -> None:
         f"    without it      : {m['unfair_rate']:>12,.0f} messages/s, "
         f"worst timer lateness {m['unfair_stall']:.1f} ms"
     )
-    print(f"    cost of fairness: {1 - m['fair_rate'] / m['unfair_rate']:+.1%} throughput")
+    cost = 1 - m["fair_rate"] / m["unfair_rate"]
+    print(f"    cost of fairness: {cost:+.1%} throughput")
+    fairness = f"fairness, {WORK:,} self-sent messages, a 1 ms timer running"
+    slice_ = f"with `FAIR_SLICE` = {otpy.FAIR_SLICE}"
+    record(
+        group, f"{fairness}: throughput {slice_}", m["fair_rate"], "messages/s",
+        baseline=m["unfair_rate"], baseline_label="without the slice",
+        ratio=m["fair_rate"] / m["unfair_rate"], better="higher", loop="asyncio",
+    )  # fmt: skip
+    record(
+        group, f"{fairness}: worst lateness of the timer {slice_}", m["fair_stall"], "ms",
+        baseline=m["unfair_stall"], baseline_label="without the slice", loop="asyncio",
+        note="lower is better",
+    )  # fmt: skip
+    record(group, f"{fairness}: throughput without the slice", m["unfair_rate"], "messages/s",
+           loop="asyncio")  # fmt: skip
+    record(group, f"{fairness}: worst lateness of the timer without the slice",
+           m["unfair_stall"], "ms", loop="asyncio")  # fmt: skip
+    record(
+        group, "cost of fairness (throughput lost to the slice)", cost * 100, "%",
+        loop="asyncio", note="1 - (throughput with the slice) / (throughput without it)",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from typing import Any
 
 import aiohttp
 import structlog
+from _results import Better, describe, record
 from _scale_server import (
     PAYLOAD,
     Control,
@@ -482,6 +483,119 @@ def print_table(a: argparse.Namespace, r: dict[str, Any], elapsed: float) -> Non
     print(f"total time {elapsed:.0f} s")
 
 
+def record_table(a: argparse.Namespace, r: dict[str, Any], elapsed: float) -> None:
+    """Keep every figure print_table prints (see bench/_results.py)."""
+    ws, raw, storm, crash = r["clients"], r["raw"], r["storm"], r["crash"]
+    n, loop = a.clients, a.loop
+    group = f"Scale: {n:,} clients in one process"
+    describe(
+        group,
+        f"{n:,} wsclient clients under one DynamicSupervisor (`bench/bench_scale.py`), the "
+        f"server in its own process on {a.ports} ports of 127.0.0.1, each side measured in a "
+        "fresh process; the baseline is raw aiohttp (`session.ws_connect` and one reader task "
+        "per connection); for the fan-out, the rate at which frames reach `handle_frame`, and "
+        "for raw aiohttp the reader task. ratio: wsclient over raw aiohttp, for times and "
+        "memory lower is better, for rates higher is better. One run, not medians.",
+    )
+
+    def pair(
+        figure: str,
+        key: str,
+        unit: str,
+        scale: float = 1.0,
+        better: Better | None = None,
+        target: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """wsclient's figure against raw aiohttp's; a ratio only where one is printed."""
+        mine, base = ws[key] * scale, raw[key] * scale
+        record(
+            group,
+            figure,
+            mine,
+            unit,
+            baseline=base,
+            baseline_label="raw aiohttp",
+            ratio=mine / base if better else None,
+            better=better,
+            target=target,
+            loop=loop,
+            note=note,
+        )
+
+    pair(f"start {n:,}, until all connected", "connect_s", "s", better="lower")
+    pair(f"start {n:,}: of which in the garbage collector", "connect_gc_s", "s")
+    pair("memory per idle connected client (RSS delta)", "kib", "KiB", better="lower",
+         target="<= 1.50x")  # fmt: skip
+    for key, label in (
+        ("single", f"1 frame per client per write (x{a.single_rounds})"),
+        ("burst", f"{a.burst} frames per client per write (x{a.burst_rounds})"),
+        ("frozen_single", "after gc.freeze(): 1 frame per write"),
+        ("frozen_burst", f"after gc.freeze(): {a.burst} frames per write"),
+    ):
+        w, r0 = ws[key], raw[key]
+        fan = f"fan-out, {label}"
+        record(
+            group, fan, w["rate"], "frames/s", baseline=r0["rate"], baseline_label="raw aiohttp",
+            ratio=w["rate"] / r0["rate"], better="higher", loop=loop,
+        )  # fmt: skip
+        record(
+            group, f"{fan}: the collector's share of the time", w["gc_s"] / w["s"] * 100, "%",
+            baseline=r0["gc_s"] / r0["s"] * 100, baseline_label="raw aiohttp", loop=loop,
+        )  # fmt: skip
+        record(
+            group, f"{fan}: the collector's longest pause", w["gc_max"] * 1e3, "ms",
+            baseline=r0["gc_max"] * 1e3, baseline_label="raw aiohttp", loop=loop,
+        )  # fmt: skip
+    pair("stop all (supervisor stop / gather(ws.close()))", "stop_s", "s", better="lower")
+    pair("RSS with all connected", "rss_kib", "MiB", scale=1 / 1024)
+    pair("objects the collector tracks, all connected", "objects", "objects",
+         note=f"the frames: {len(PAYLOAD)} B of text")  # fmt: skip
+    record(group, "total time of bench_scale.py (all its parts)", elapsed, "s", loop=loop)
+
+    group = "Scale: reconnect storm"
+    describe(
+        group,
+        f"{a.storm:,} clients with the default Backoff; the server cuts every connection and is "
+        f"back {a.down:g} s later (`bench/bench_scale.py`). ratio: peak over mean connection "
+        "attempts per second (lower is better: the reconnects are spread out).",
+    )
+    record(
+        group, "connection attempts (client side)", storm["attempts"], "attempts", loop=loop,
+        note=f"in {storm['span_s']:.1f} s; per second from the drop: client "
+        f"{storm['per_second']}, server {storm['server_per_second']} (upgrades seen)",
+    )  # fmt: skip
+    record(
+        group, "connection attempts, peak per second", storm["peak"], "attempts/s",
+        baseline=storm["mean"], baseline_label="mean per second",
+        ratio=storm["peak"] / storm["mean"], better="lower", target="<= 3x", loop=loop,
+    )  # fmt: skip
+    record(group, "server back -> every client connected again", storm["back_s"], "s",
+           target="<= 30 s", loop=loop)  # fmt: skip
+    record(
+        group, "clients that gave up or exited", storm["inits"] - storm["alive"], "clients",
+        target="== 0", loop=loop, note=f"exit reasons: {storm['exits'] or 'none'}",
+    )  # fmt: skip
+
+    group = "Scale: crash in handle_frame"
+    describe(
+        group,
+        f"From the server sending the fatal frame until the client its supervisor restarted is "
+        f"connected again, {a.crashes} times (`bench/bench_scale.py`), next to a bare "
+        "`ws_connect` handshake with raw aiohttp. ratio: over the handshake (lower is better).",
+    )
+    rs, fl = crash["restart"], crash["floor"]
+    record(
+        group, "crash -> restarted client connected, median", rs["median"] * 1e3, "ms",
+        baseline=fl["median"] * 1e3, baseline_label="a bare ws_connect handshake",
+        ratio=rs["median"] / fl["median"], better="lower", loop=loop,
+    )  # fmt: skip
+    record(
+        group, "crash -> restarted client connected, p99", rs["p99"] * 1e3, "ms",
+        baseline=fl["p99"] * 1e3, baseline_label="a bare ws_connect handshake", loop=loop,
+    )  # fmt: skip
+
+
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--clients", type=int, default=10_000)
@@ -525,7 +639,9 @@ def main() -> None:
         results = {name: child(name, a, server) for name in ("clients", "raw", "storm", "crash")}
     finally:
         stop_server(proc, server)
-    print_table(a, results, time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    print_table(a, results, elapsed)
+    record_table(a, results, elapsed)
 
 
 if __name__ == "__main__":

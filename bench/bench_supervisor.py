@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 import structlog
+from _results import describe, record
 
 import otpy
 from otpy import GenServer, Ok, Reply, Supervisor
@@ -116,6 +117,37 @@ async def main() -> None:
         f"  stop it (reverse order, each child waited for): {sup_stop * 1e3:,.1f} ms "
         f"({sup_stop / raw_stop:,.1f}x the bare cancel)"
     )
+    group = "Supervisor"
+    describe(
+        group,
+        "Supervision (`bench/bench_supervisor.py`), otpy's log events filtered out, next to bare "
+        "asyncio tasks spawned and cancelled in the same run. ratio: otpy's time over the bare "
+        "tasks' (lower is better).",
+    )
+    spawn = f"spawning {CHILDREN:,} bare tasks"
+    cancel = f"cancelling {CHILDREN:,} bare tasks"
+    yardstick = f"yardstick: {CHILDREN:,} bare asyncio tasks"
+    loop = "asyncio"
+    record(group, f"{yardstick}, spawned", raw_start * 1e3, "ms", loop=loop)
+    record(group, f"{yardstick}, one spawn", per_task * 1e6, "µs", loop=loop)
+    record(group, f"{yardstick}, cancelled", raw_stop * 1e3, "ms", loop=loop)
+    restart = f"restart latency, crash -> replacement answers a call ({RESTARTS:,} restarts)"
+    for label, seconds in (("median", median), ("p99", p99)):
+        record(
+            group, f"{restart}, {label}", seconds * 1e6, "µs",
+            baseline=per_task * 1e6, baseline_label="one bare task spawn",
+            ratio=seconds / per_task, better="lower", loop=loop,
+        )  # fmt: skip
+    record(
+        group, f"start a supervisor of {CHILDREN:,} children", sup_start * 1e3, "ms",
+        baseline=raw_start * 1e3, baseline_label=spawn, ratio=sup_start / raw_start,
+        better="lower", loop=loop,
+    )  # fmt: skip
+    record(
+        group, "stop it (reverse order, each child waited for)", sup_stop * 1e3, "ms",
+        baseline=raw_stop * 1e3, baseline_label=cancel, ratio=sup_stop / raw_stop,
+        better="lower", loop=loop,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

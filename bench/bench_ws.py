@@ -35,6 +35,7 @@ from typing import Any
 import aiohttp
 import structlog
 import websockets.asyncio.client as websockets_client
+from _results import describe, record
 
 import otpy
 import wsclient
@@ -202,15 +203,24 @@ async def interleaved(rounds: int, runs: dict[str, Run]) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in rates.items()}
 
 
-def row(figure: str, unit: str, m: dict[str, float]) -> str:
+GROUP = "Websocket traffic"
+
+
+def row(figure: str, unit: str, m: dict[str, float], loop: str) -> str:
     ours, raw, peer_ = m["wsclient"], m["aiohttp"], m["websockets"]
+    for base, label in ((raw, "raw aiohttp"), (peer_, "the websockets client")):
+        record(
+            GROUP, f"{figure}, wsclient vs {label.removeprefix('the ')}", ours,
+            "round trips/s" if unit == "/s" else unit,
+            baseline=base, baseline_label=label, ratio=ours / base, better="higher", loop=loop,
+        )  # fmt: skip
     return (
         f"| {figure} | {ours:,.0f} {unit} | {raw:,.0f} | {ours / raw:.2f}x | "
         f"{peer_:,.0f} | {ours / peer_:.2f}x |"
     )
 
 
-async def bench(args: argparse.Namespace, flood_base: str, echo_base: str) -> list[str]:
+async def bench(args: argparse.Namespace, flood_base: str, echo_base: str, loop: str) -> list[str]:
     n = args.frames
     flood = f"{flood_base}/flood?n={n}&size=32"
     echo = f"{echo_base}/echo"
@@ -224,7 +234,14 @@ async def bench(args: argparse.Namespace, flood_base: str, echo_base: str) -> li
             "floor": lambda: receive_floor(flood, n),
         },
     )
-    lines.append(row(f"receive {n:,} x 32 B text", "frames/s", m))
+    lines.append(row(f"receive {n:,} x 32 B text", "frames/s", m, loop))
+    record(
+        GROUP, "floor: the callback API with no process", m["floor"], "frames/s",
+        baseline=m["aiohttp"], baseline_label="raw aiohttp", ratio=m["floor"] / m["aiohttp"],
+        better="higher", loop=loop,
+        note="each frame taken from aiohttp's buffer, made a `Text` and given to the same "
+        "`handle_frame`: the least the callback API can cost",
+    )  # fmt: skip
     lines.append(
         f"| (floor: the callback API with no process) | {m['floor']:,.0f} frames/s | "
         f"{m['aiohttp']:,.0f} | {m['floor'] / m['aiohttp']:.2f}x | | |"
@@ -240,7 +257,7 @@ async def bench(args: argparse.Namespace, flood_base: str, echo_base: str) -> li
             },
         )
         label = "64 B" if size == 64 else "16 KiB"
-        lines.append(row(f"echo round trip {label}", "/s", m))
+        lines.append(row(f"echo round trip {label}", "/s", m, loop))
     return lines
 
 
@@ -267,6 +284,13 @@ def main() -> None:
     if args.quick:
         args.rounds, args.frames, args.echoes = 3, args.frames // 4, args.echoes // 4
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    describe(
+        GROUP,
+        f"Three clients doing the same work against one server process (`bench/bench_ws.py`), "
+        f"medians of {args.rounds} interleaved rounds; the client pinned to cpu {CLIENT_CPU}. "
+        "Each wsclient figure appears twice, against each baseline. ratio: wsclient's rate over "
+        "the baseline's (higher is better).",
+    )
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setaffinity(0, {CLIENT_CPU})
     print(
@@ -278,7 +302,7 @@ def main() -> None:
     with peer(SERVER_CPU) as flood_base, peer(CLIENT_CPU) as echo_base:
         for label, factory in loop_factories():
             with asyncio.Runner(loop_factory=factory) as runner:
-                lines = runner.run(bench(args, flood_base, echo_base))
+                lines = runner.run(bench(args, flood_base, echo_base, label.split()[0]))
             print(f"loop: {label}")
             print("| figure | wsclient | raw aiohttp | ratio | websockets | ratio |")
             print("|---|---|---|---|---|---|")
