@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import sys
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -108,14 +107,23 @@ class Terminal(WebsocketClient):
 
 
 def _read_stdin(loop: asyncio.AbstractEventLoop, main: otpy.Pid) -> None:
-    """A thread: each line of stdin to the main task, then the end of input."""
+    """A thread: each line of stdin to the main task, then the end of input.
+
+    It reads the file descriptor with ``os.read``, not through ``sys.stdin``: a daemon thread
+    blocked inside the buffered reader's lock makes the interpreter abort at exit.
+    """
+    rest = b""
     try:
-        for raw in sys.stdin.buffer:
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            loop.call_soon_threadsafe(otpy.send, main, _Line(line))
+        while chunk := os.read(0, 65536):
+            *lines, rest = (rest + chunk).split(b"\n")
+            for raw in lines:
+                text = raw.decode("utf-8", "replace").rstrip("\r")
+                loop.call_soon_threadsafe(otpy.send, main, _Line(text))
+        if rest:
+            loop.call_soon_threadsafe(otpy.send, main, _Line(rest.decode("utf-8", "replace")))
         loop.call_soon_threadsafe(otpy.send, main, _Eof())
-    except (RuntimeError, ValueError, OSError):
-        pass  # the loop has closed (the program is ending), or stdin was closed under us
+    except (RuntimeError, OSError):
+        pass  # the loop has closed (the program is ending), or stdin is not readable
 
 
 async def run_connect(
@@ -130,17 +138,6 @@ async def run_connect(
     """Run the command; return the exit status."""
     loop = asyncio.get_running_loop()
     main = otpy.self_pid()
-    was_trapping = otpy.trap_exits(True)
-    session = _Session(main, output, no_reconnect)
-    options: dict[str, Any] = {"headers": headers, "subprotocols": subprotocols}
-    if ping_interval is not None:
-        options.update(ping_interval=ping_interval or None, ping_timeout=ping_interval or None)
-    spec = Terminal.child_spec(
-        {"url": url, "arg": session, "name": CLIENT, **options}, restart="transient"
-    )
-    sup = await otpy.Supervisor.start_link([spec], strategy="one_for_one")
-    assert sup is not None  # a plain Supervisor never answers Ignore
-
     signals_seen = 0
 
     def on_signal(signum: int) -> None:
@@ -152,47 +149,69 @@ async def run_connect(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
+    options: dict[str, Any] = {"headers": headers, "subprotocols": subprotocols}
+    if ping_interval is not None:
+        options.update(ping_interval=ping_interval or None, ping_timeout=ping_interval or None)
+    was_trapping = otpy.trap_exits(True)
+    try:
+        return await _session(url, output, main, options, no_reconnect, loop)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        otpy.trap_exits(was_trapping)
+
+
+async def _session(
+    url: str,
+    output: Output,
+    main: otpy.Pid,
+    options: dict[str, Any],
+    no_reconnect: bool,
+    loop: asyncio.AbstractEventLoop,
+) -> int:
+    session = _Session(main, output, no_reconnect)
+    spec = Terminal.child_spec(
+        {"url": url, "arg": session, "name": CLIENT, **options}, restart="transient"
+    )
+    sup = await otpy.Supervisor.start_link([spec], strategy="one_for_one")
+    assert sup is not None  # a plain Supervisor never answers Ignore
+
     threading.Thread(target=_read_stdin, args=(loop, main), daemon=True).start()
 
     pending: deque[str] = deque()
     connected = False
     eof = False
     status = 0
-    try:
-        while True:
-            msg = await otpy.receive()
-            t = type(msg)
-            if t is _Up:
-                connected = True
-            elif t is _Lost:
-                connected = False
-                if no_reconnect and type(msg.reason) is not LocalClosed:
-                    _log.error(
-                        "cli_gave_up", message="the connection is lost and --no-reconnect is set"
-                    )
-                    status = 1
-                    break
-            elif t is _Line:
-                pending.append(msg.text)
-            elif t is _Eof:
-                eof = True
-            elif t is _Signal:
+    while True:
+        msg = await otpy.receive()
+        t = type(msg)
+        if t is _Up:
+            connected = True
+        elif t is _Lost:
+            connected = False
+            if no_reconnect and type(msg.reason) is not LocalClosed:
+                _log.error(
+                    "cli_gave_up", message="the connection is lost and --no-reconnect is set"
+                )
+                status = 1
                 break
-            elif t is otpy.Exit and msg.pid == sup:
-                _log.error("cli_supervisor_exited", reason=repr(msg.reason))
-                return 1
-            if connected and pending:
-                connected = await _flush(pending)
-            if eof and not pending:
-                break
-        if pending:
-            _log.warning("cli_lines_not_sent", count=len(pending))
-        await _close(sup)
-        return status
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        otpy.trap_exits(was_trapping)
+        elif t is _Line:
+            pending.append(msg.text)
+        elif t is _Eof:
+            eof = True
+        elif t is _Signal:
+            break
+        elif t is otpy.Exit and msg.pid == sup:
+            _log.error("cli_supervisor_exited", reason=repr(msg.reason))
+            return 1
+        if connected and pending:
+            connected = await _flush(pending)
+        if eof and not pending:
+            break
+    if pending:
+        _log.warning("cli_lines_not_sent", count=len(pending))
+    await _close(sup)
+    return status
 
 
 async def _flush(pending: deque[str]) -> bool:

@@ -49,6 +49,10 @@ class _FeedServer(_Announce, FeedServer):
 
 async def run_serve(output: Output, *, host: str, port: int, mode: str, interval: float) -> int:
     """Run the command; return the exit status."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     server: Server
     if mode == "feed":
         server = _FeedServer(output, host=host, port=port, interval=interval)
@@ -57,6 +61,8 @@ async def run_serve(output: Output, *, host: str, port: int, mode: str, interval
     try:
         await server.start()
     except OSError as e:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         output.say(
             f"wsclient serve: cannot listen on {host}:{port}: {e.strerror or e}; "
             "choose another port with --port",
@@ -65,10 +71,6 @@ async def run_serve(output: Output, *, host: str, port: int, mode: str, interval
         return 1
     hint = f" (try {server.url}BTC-USD)" if mode == "feed" else ""
     output.say(f"serving {mode} on {server.url}{hint}; Ctrl-C to stop", "bold")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
