@@ -3,6 +3,7 @@ import asyncio
 from typing import Any
 
 import otpy
+
 from ticker_behaviour import Halt, Tick, Ticker, ticks
 
 

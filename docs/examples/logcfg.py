@@ -4,8 +4,9 @@ import logging
 import sys
 from typing import Any
 
-import otpy
 import structlog
+
+import otpy
 from otpy import Down, GenServer, Supervisor
 
 QUIET = {"child_started", "child_terminated", "supervisor_shutdown"}
