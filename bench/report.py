@@ -155,15 +155,23 @@ def first_seen(values: Iterable[str]) -> list[str]:
 
 
 def environment_rows(results: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
-    envs = [r.get("environment") or {} for r in results]
+    envs = [(r.get("script", "?"), r.get("environment") or {}) for r in results]
     keys = [k for k, _ in ENVIRONMENT]
     labels = dict(ENVIRONMENT)
-    keys += sorted({k for e in envs for k in e} - set(keys))
+    keys += sorted({k for _, e in envs for k in e} - set(keys))
     rows = []
     for k in keys:
-        # the files should agree; where they do not, every value is shown, in the files' order
-        values = first_seen(str(e[k]) for e in envs if k in e)
-        rows.append((labels.get(k, k), " / ".join(values) if values else "unknown"))
+        # the files should agree; where they do not (a commit made during the run), every value
+        # is shown, in the files' order, with the scripts that saw it
+        seen: dict[str, list[str]] = {}
+        for script, e in envs:
+            if k in e:
+                seen.setdefault(str(e[k]), []).append(script)
+        if len(seen) > 1:
+            text = "; ".join(f"{v} for {', '.join(s)}" for v, s in seen.items())
+        else:
+            text = next(iter(seen), "unknown")
+        rows.append((labels.get(k, k), text))
     loops = first_seen(rec.get("loop") or "" for r in results for rec in r.get("records", []))
     rows.append(("event loops measured", ", ".join(loops) or "unknown"))
     spans = [

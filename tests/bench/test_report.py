@@ -235,3 +235,15 @@ def test_record_writes_what_report_reads(tmp_path: Path, monkeypatch: pytest.Mon
     assert set(ENVIRONMENT) <= set(data["environment"])
     rows = table_rows(page(tmp_path / "kept", tmp_path))
     assert ["f", "asyncio", "2.50 s", "5.00 s (b)", "0.50x (lower is better)", "≤ 1x: met"] in rows
+
+
+def test_environments_that_differ_say_which_script_saw_what(tmp_path: Path) -> None:
+    rec = {"group": "G", "figure": "f", "value": 1.0, "unit": "s", "loop": "asyncio"}
+    later = dict(ENVIRONMENT, otpy="0.1.0 (git def5678)")
+    write(tmp_path / "r", "bench_genserver", [rec])
+    write(tmp_path / "r", "bench_scale", [rec], environment=later)
+    env = {r[0]: r[1] for r in table_rows(page(tmp_path / "r", tmp_path)) if len(r) == 2}
+    assert env["otpy"] == (
+        "0.1.0 (git abc1234) for bench_genserver; 0.1.0 (git def5678) for bench_scale"
+    )
+    assert env["CPU"] == "Test CPU 9000"
