@@ -58,7 +58,7 @@ CLIENT_OPTIONS: dict[str, Any] = {
 _log = structlog.get_logger("wsclient.demo")
 
 #: The guard on each wait: a step that takes longer failed.
-STEP_TIMEOUT = 6.0
+STEP_TIMEOUT = 4.0
 
 
 @dataclass
