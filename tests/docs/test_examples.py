@@ -89,8 +89,8 @@ def _check_snippets(block: Block) -> None:
             raise ExampleFailed(f"{block.where}: {_rel(file)} has no section {section!r}")
 
 
-async def _run_blocks(blocks: list[Block]) -> None:
-    ns: dict[str, Any] = {"__name__": NAMESPACE_NAME}
+async def _run_blocks(blocks: list[Block], ns: dict[str, Any]) -> None:
+    ns["__name__"] = NAMESPACE_NAME
     for n, block in enumerate(blocks, 1):
         if block.snippets:
             _check_snippets(block)
@@ -132,10 +132,12 @@ async def _kill_leftovers() -> None:
     raise AssertionError("processes keep coming back after being killed")
 
 
-async def _run_page(blocks: list[Block]) -> None:
+async def _run_page(blocks: list[Block], ns: dict[str, Any] | None = None) -> None:
+    """Run the blocks of one page in the namespace `ns` (a new one by default), then kill the
+    processes they left."""
     # The blocks run in a task of their own, so that whatever they link to or trap leaves the
     # clean-up below alone.
-    page = asyncio.create_task(_run_blocks(blocks), name="docs page")
+    page = asyncio.create_task(_run_blocks(blocks, {} if ns is None else ns), name="docs page")
     try:
         await page
     finally:
