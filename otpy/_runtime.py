@@ -13,6 +13,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from threading import get_ident
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from otpy._deadlines import Timeouts
@@ -171,6 +172,7 @@ class _Process:
         "reported",
         "rt",
         "space_waiters",
+        "started",
         "take",
         "task",
         "terminating",
@@ -210,6 +212,7 @@ class _Process:
         self.external = external
         self.behaviour: Any = None
         self.label: str | None = None
+        self.started = monotonic()  # for uptime (otpy.observer)
         rt.procs[self.pid.id] = self
 
     def __repr__(self) -> str:

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import structlog
@@ -113,8 +113,23 @@ _DATA = frozenset({TEXT, BINARY})
 _END = frozenset({CLOSE, ERROR, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING})
 
 
+async def _observer_close(pid: otpy.Pid) -> None:
+    await otpy.call(pid, CloseReq(1000, "closed from the observer"), None)
+
+
+async def _observer_reconnect(pid: otpy.Pid) -> None:
+    await otpy.call(pid, CloseReq(1000, "reconnecting, from the observer"), None)
+    await otpy.call(pid, ConnectReq(start=True), None)
+
+
 class ClientHost(BehaviourServer):
     """The process of one websocket client."""
+
+    #: What otpy.observer's page offers for a client, besides kill/restart/terminate.
+    observer_actions: ClassVar[dict[str, Any]] = {
+        "close": _observer_close,
+        "reconnect": _observer_reconnect,
+    }
 
     # slots: a client's ~35 fields in a dict would cost about 1.8 KiB per client
     __slots__ = (
@@ -670,9 +685,7 @@ class ClientHost(BehaviourServer):
     def _schedule_beat(self, conn: int) -> None:
         hb = self.machine.heartbeat(behind=False)
         if hb.next_at is not None:
-            self.beat = otpy.send_after(
-                self.pid, Beat(conn), max(0.0, hb.next_at - self.clock())
-            )
+            self.beat = otpy.send_after(self.pid, Beat(conn), max(0.0, hb.next_at - self.clock()))
 
     async def _stalled(self, state: Any) -> Any:
         """A write did not drain within its bound: the peer stopped reading, the link is dead."""
@@ -904,6 +917,10 @@ class ClientHost(BehaviourServer):
         else:
             reply_error(from_, NotConnected(_public_state(m.state), "wait for a connection"))
         return NoReply(state)
+
+    def observer_status(self) -> Stats:
+        """What otpy.observer shows of this client (its URL without credentials)."""
+        return self._stats()
 
     def _stats(self) -> Stats:
         m = self.machine

@@ -92,6 +92,9 @@ class PlainView(_Base):
     def note(self, text: str) -> None:
         self._print(f"  - {text}")
 
+    def message(self, text: str) -> None:
+        self._print(text)
+
     def step_done(self, ok: bool, seconds: float) -> None:
         self._print(f"  {'ok' if ok else 'FAILED'} ({seconds:.2f} s)")
 
@@ -158,6 +161,10 @@ class LiveView(_Base):
     def note(self, text: str) -> None:
         self._add("", text, "italic")
 
+    def message(self, text: str) -> None:
+        """A line printed outside the live screen (above it while it runs)."""
+        self.live.console.print(Text(text, style="bold"))
+
     def step_done(self, ok: bool, seconds: float) -> None:
         self._add(
             "", f"{'done' if ok else 'FAILED'} in {seconds:.2f} s", "green" if ok else "bold red"
@@ -201,6 +208,8 @@ class LiveView(_Base):
                 branch = tree.add(await self._sup_label(str(child.id), child.pid))
                 for leaf in await which_children(child.pid, timeout=1.0):
                     branch.add(self._client_label(leaf))
+            else:
+                tree.add(Text.assemble((str(child.id), "bold"), f" {child.pid!r} {child.status}"))
         self.tree = tree
 
     async def _sup_label(self, name: str, pid: otpy.Pid) -> Text:

@@ -104,6 +104,15 @@ class Output:
 
     # -- messages (stderr) ---------------------------------------------------------------------
 
+    def announce(self, what: str, url: str) -> None:
+        """Print an address on stderr (not a log event: it may carry a token), as a JSON
+        object in --json mode."""
+        if self.json:
+            self.stderr.write(json.dumps({"event": f"{what}_url", "url": url}) + "\n")
+            self.stderr.flush()
+        else:
+            self.say(f"{what}: {url}", "bold")
+
     def say(self, message: str, style: str = "") -> None:
         """A human message on stderr, with a timestamp (not in --json mode: use events)."""
         self._write(self.err, self.stderr, f"{clock()} ", "dim", message, style)

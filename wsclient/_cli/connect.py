@@ -134,8 +134,9 @@ async def run_connect(
     subprotocols: list[str],
     ping_interval: float | None,
     no_reconnect: bool,
+    observe: int | None = None,
 ) -> int:
-    """Run the command; return the exit status."""
+    """Run the command; return the exit status. `observe`: a port for otpy.observer."""
     loop = asyncio.get_running_loop()
     main = otpy.self_pid()
     signals_seen = 0
@@ -154,7 +155,7 @@ async def run_connect(
         options.update(ping_interval=ping_interval or None, ping_timeout=ping_interval or None)
     was_trapping = otpy.trap_exits(True)
     try:
-        return await _session(url, output, main, options, no_reconnect, loop)
+        return await _session(url, output, main, options, no_reconnect, loop, observe)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -168,13 +169,25 @@ async def _session(
     options: dict[str, Any],
     no_reconnect: bool,
     loop: asyncio.AbstractEventLoop,
+    observe: int | None,
 ) -> int:
     session = _Session(main, output, no_reconnect)
-    spec = Terminal.child_spec(
-        {"url": url, "arg": session, "name": CLIENT, **options}, restart="transient"
-    )
-    sup = await otpy.Supervisor.start_link([spec], strategy="one_for_one")
+    children: list[Any] = [
+        Terminal.child_spec(
+            {"url": url, "arg": session, "name": CLIENT, **options}, restart="transient"
+        )
+    ]
+    if observe is not None:
+        from otpy.observer import Observer
+
+        children.append(Observer.child_spec(port=observe, print_url=False))
+    sup = await otpy.Supervisor.start_link(children, strategy="one_for_one")
     assert sup is not None  # a plain Supervisor never answers Ignore
+    if observe is not None:
+        from otpy.observer import observer_url
+
+        with contextlib.suppress(otpy.NoProcess):
+            output.announce("observer", await observer_url())
 
     threading.Thread(target=_read_stdin, args=(loop, main), daemon=True).start()
 

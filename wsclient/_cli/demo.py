@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -187,8 +188,10 @@ class Step:
     seconds: float = 0.0
 
 
-async def run_demo(output: Output) -> int:
-    """Run the demo; return the exit status."""
+async def run_demo(output: Output, observe: int | None = None) -> int:
+    """Run the demo; return the exit status. `observe`: also run ``otpy.observer`` on this
+    port (0: any free one), print its address, and keep the tree running after the script
+    until Ctrl-C, so that it can be looked at."""
     recorder = Recorder()
     view = make_view(output, recorder)
     configure_logging(output, sink=_sink(recorder, view))
@@ -202,10 +205,19 @@ async def run_demo(output: Output) -> int:
     feeds = otpy.Supervisor.child_spec(
         children, id="feeds", name="feeds", max_restarts=10, max_seconds=10
     )
+    tree_children: list[Any] = [feeds]
+    if observe is not None:
+        from otpy.observer import Observer
+
+        tree_children.append(Observer.child_spec(port=observe, print_url=False))
     was_trapping = otpy.trap_exits(True)
-    root = await otpy.Supervisor.start_link([feeds], name="demo", max_restarts=3, max_seconds=5)
+    root = await otpy.Supervisor.start_link(
+        tree_children, name="demo", max_restarts=3, max_seconds=5
+    )
     assert root is not None
     view.attach(root)
+    if observe is not None:
+        await _announce_observer(view)
     steps: list[Step] = []
     try:
         async with view:
@@ -221,14 +233,41 @@ async def run_demo(output: Output) -> int:
                     break
             verdict = _check(feed, recorder) if all(s.ok for s in steps) else None
             tree = await otpy.format_tree(root)
+        passed = verdict is not None and verdict.passed and len(steps) == len(_STEP_TITLES)
+        view.summary(tree, steps, verdict, time.monotonic() - began, passed)
+        if observe is not None:
+            feed.play()
+            await _announce_observer(view, until_signal=True)
     finally:
         with contextlib.suppress(otpy.NoProcess):
             await otpy.stop(root, "shutdown")
         await feed.stop()
         otpy.trap_exits(was_trapping)
-    passed = verdict is not None and verdict.passed and len(steps) == len(_STEP_TITLES)
-    view.summary(tree, steps, verdict, time.monotonic() - began, passed)
     return 0 if passed else 1
+
+
+async def _announce_observer(view: View, until_signal: bool = False) -> None:
+    """Say where the observer's page is; with `until_signal`, wait for Ctrl-C or SIGTERM."""
+    from otpy.observer import observer_url
+
+    try:
+        url = await observer_url()
+    except otpy.NoProcess:
+        view.message("the observer did not start (see the events): no page to show")
+        return
+    if not until_signal:
+        view.message(f"observer: {url}")
+        return
+    view.message(f"the tree keeps running for the observer at {url}; Ctrl-C to stop")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 # -- the script -----------------------------------------------------------------------------

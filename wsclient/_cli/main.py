@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true",
         help="one JSON object per line: frames on stdout, events (structlog) on stderr",
     )  # fmt: skip
+    _observe_option(c)
 
     s = sub.add_parser(
         "serve",
@@ -135,8 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Starts a local feed server and a supervised tree of clients, breaks "
         "things on purpose and shows how each is survived; ends by itself in under 30 s.",
     )
-    d.add_argument("--json", action="store_true", help="events as JSON lines on stderr")
+    _observe_option(d, " and keep the tree running after the script until Ctrl-C")
     return parser
+
+
+def _observe_option(p: argparse.ArgumentParser, more: str = "") -> None:
+    p.add_argument(
+        "--observe", type=_port, nargs="?", const=8040, default=None, metavar="PORT",
+        help=f"serve the live web view of the tree (otpy.observer) on 127.0.0.1:PORT (default "
+        f"8040; 0: any free port) and print its address{more}",
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -160,6 +169,7 @@ def _run(args: argparse.Namespace) -> int:
                 subprotocols=args.subprotocol,
                 ping_interval=args.ping_interval,
                 no_reconnect=args.no_reconnect,
+                observe=args.observe,
             )
         elif command == "serve":
             configure_logging(output)
@@ -171,7 +181,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             from wsclient._cli.demo import run_demo
 
-            coro = run_demo(output)
+            coro = run_demo(output, getattr(args, "observe", None))
         return int(asyncio.run(coro))
     except KeyboardInterrupt:
         return 130

@@ -1,0 +1,100 @@
+"""The observer's tail of log events: a tap at the front of structlog's processor chain.
+
+structlog gives every bound logger the configured processor list itself, so inserting the tap
+into that list reaches the loggers made before the observer started, as well as later ones. The
+tap copies what it needs and passes the event on untouched; it is removed when the observer
+stops. (A later ``structlog.configure(processors=...)`` replaces the list, and the tap with it,
+for the loggers made from then on.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections import deque
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+__all__ = ["EventTap", "LogEvent"]
+
+#: Fields that say which process an event is about.
+WHO_FIELDS = ("pid", "name", "client", "child_id", "supervisor", "supervisor_pid", "old_pid")
+#: The longest field value kept, in characters.
+MAX_FIELD = 300
+_USERINFO = re.compile(r"(://)[^/\s@:]+(:[^/\s@]*)?@")
+_SECRET_KEYS = ("authorization", "cookie", "token", "password", "secret")
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """One structlog event, as the observer keeps it: every value as text."""
+
+    seq: int
+    ts: float
+    level: str
+    event: str
+    #: The values of WHO_FIELDS that the event has.
+    who: tuple[str, ...]
+    fields: dict[str, str]
+
+
+def scrub(text: str) -> str:
+    """`text` without the user and password of any URL in it."""
+    return _USERINFO.sub(r"\1<redacted>@", text)
+
+
+class EventTap:
+    """Keeps the last `maxlen` events; callable as a structlog processor."""
+
+    def __init__(self, maxlen: int = 500) -> None:
+        self.events: deque[LogEvent] = deque(maxlen=maxlen)
+        self.seq = 0
+        self._chain: list[Any] | None = None
+
+    def __call__(self, _logger: Any, method: str, event: MutableMapping[str, Any]) -> Any:
+        with contextlib.suppress(Exception):  # the tap never breaks anyone's logging
+            self._keep(method, event)
+        return event
+
+    def _keep(self, method: str, event: MutableMapping[str, Any]) -> None:
+        fields: dict[str, str] = {}
+        for key, value in event.items():
+            if key == "event":
+                continue
+            if any(s in key.lower() for s in _SECRET_KEYS):
+                fields[key] = "<redacted>"
+                continue
+            if key == "exc_info" and value:
+                exc = value if isinstance(value, BaseException) else None
+                text = f"{type(exc).__name__}: {exc}" if exc is not None else "(traceback)"
+            else:
+                text = value if isinstance(value, str) else repr(value)
+            fields[key] = scrub(text[:MAX_FIELD])
+        level = "error" if method in ("exception", "critical") else method
+        self.seq += 1
+        who = tuple(fields[k] for k in WHO_FIELDS if k in fields)
+        self.events.append(
+            LogEvent(self.seq, time.time(), level, str(event.get("event")), who, fields)
+        )
+
+    def since(self, seq: int) -> list[LogEvent]:
+        """The events kept whose seq is above `seq`, oldest first."""
+        return [e for e in self.events if e.seq > seq]
+
+    def install(self) -> None:
+        chain = structlog.get_config()["processors"]
+        if not isinstance(chain, list):  # configured with a tuple: only new loggers see the tap
+            chain = [self, *chain]
+            structlog.configure(processors=chain)
+        elif self not in chain:
+            chain.insert(0, self)
+        self._chain = chain
+
+    def uninstall(self) -> None:
+        chain, self._chain = self._chain, None
+        if chain is not None and self in chain:
+            chain.remove(self)
