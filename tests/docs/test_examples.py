@@ -25,7 +25,7 @@ import re
 import signal
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,10 @@ async def _run_blocks(blocks: list[Block], ns: dict[str, Any]) -> None:
             ) from None
 
 
+def _down_of(ref: otpy.Ref) -> Callable[[Any], bool]:
+    return lambda m: type(m) is Down and m.ref == ref
+
+
 async def _kill_leftovers() -> None:
     """Kill every otpy process still alive on this loop.
 
@@ -124,11 +128,8 @@ async def _kill_leftovers() -> None:
         refs = {otpy.monitor(pid) for pid in live}
         for pid in live:
             otpy.exit(pid, "kill")
-        while refs:
-            down = await otpy.receive(
-                match=lambda m, refs=refs: type(m) is Down and m.ref in refs, timeout=5.0
-            )
-            refs.discard(down.ref)
+        for ref in refs:
+            await otpy.receive(match=_down_of(ref), timeout=5.0)
     raise AssertionError("processes keep coming back after being killed")
 
 
