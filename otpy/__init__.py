@@ -4,6 +4,8 @@ The public face of the package; everything listed in ``__all__`` is stable API, 
 ``otpy`` as its module, wherever it is defined inside the package.
 """
 
+from typing import TYPE_CHECKING
+
 from otpy import behaviour
 from otpy.child_spec import ChildSpec
 from otpy.dynamic_supervisor import DynamicSupervisor
@@ -184,3 +186,17 @@ def _claim_public_names() -> None:
 
 
 _claim_public_names()
+
+
+if TYPE_CHECKING:
+    from otpy import observer as observer
+
+
+def __getattr__(name: str) -> object:
+    # otpy.observer is imported on first use: it brings aiohttp, which the rest of otpy never
+    # imports, so `import otpy` stays light
+    if name == "observer":
+        import importlib
+
+        return importlib.import_module("otpy.observer")
+    raise AttributeError(f"module 'otpy' has no attribute {name!r}")

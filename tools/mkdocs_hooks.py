@@ -18,6 +18,7 @@ PAGES = {
     "reference/api-otpy.md": ("otpy",),
     "reference/api-wsclient.md": ("wsclient",),
     "reference/api-wsclient-testing.md": ("wsclient.testing",),
+    "reference/api-otpy-observer.md": ("otpy.observer",),
 }
 # public functions that share their name with a module of the package: Griffe sees the module
 # under that name, so the page renders the function from the module that defines it

@@ -59,10 +59,28 @@ function fmtSeconds(s) {
 }
 function clock(t) { return new Date(t * 1000).toLocaleTimeString([], { hour12: false }); }
 
+let drawnTree = "";
+
+function treeKey() {
+  // what the tree shows: it is redrawn only when this changes, so that a row under the pointer
+  // is not replaced at every push
+  const fresh = (c) => c.restarted_at && state.taken_at - c.restarted_at < HIGHLIGHT_SECONDS;
+  return JSON.stringify([selected, state.roots,
+    state.supervisors.map((s) => [s.pid, s.restarts_in_window, s.children.map((c) => [c.id, c.pid, c.status, c.restarts, fresh(c)])]),
+    state.processes.map((p) => [p.pid, p.name, p.label, p.status && p.status.state])]);
+}
+
 function render() {
   const procs = state.processes.length;
   document.getElementById("summary").textContent =
     `${procs} processes, ${state.supervisors.length} supervisors, updated ${clock(state.taken_at)}`;
+  const key = treeKey();
+  if (key !== drawnTree) { drawnTree = key; renderTrees(); }
+  renderDetails();
+  renderEvents();
+}
+
+function renderTrees() {
   const trees = document.getElementById("trees");
   trees.replaceChildren(...state.roots.map((pid) => {
     const ul = el("ul", { class: "tree" });
@@ -78,8 +96,6 @@ function render() {
   const others = state.processes.filter((p) => !inTree.has(p.pid));
   document.getElementById("others").replaceChildren(...others.map((p) => el("li", {},
     processRow(p, null, null))));
-  renderDetails();
-  renderEvents();
 }
 
 function supervisorItem(pid, child, parent) {
