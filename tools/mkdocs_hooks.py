@@ -22,7 +22,11 @@ PAGES = {
 }
 # public functions that share their name with a module of the package: Griffe sees the module
 # under that name, so the page renders the function from the module that defines it
-SHADOWED = {"otpy.run": "otpy.run.run", "wsclient.stats": "wsclient.client.stats"}
+SHADOWED = {
+    "otpy.run": "otpy.run.run",
+    "wsclient.stats": "wsclient.client.stats",
+    "otpy.observer.snapshot": "otpy.observer.snapshot.snapshot",
+}
 
 _ID = re.compile(r'\bid="([^"]+)"')
 
