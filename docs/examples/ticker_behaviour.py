@@ -75,10 +75,11 @@ class Ticker(Behaviour):
 
     @classmethod
     def child_spec(cls, arg: Any = None, **overrides: Any) -> otpy.ChildSpec:
-        interval = overrides.pop("interval")
+        interval = overrides.pop("interval", 1.0)
+        name = overrides.pop("name", None)
 
         async def start(a: Any) -> otpy.Pid | None:
-            return await cls.start_link(a, interval=interval)
+            return await cls.start_link(a, interval=interval, name=name)
 
         return otpy.ChildSpec(id=cls, start=(start, (arg,)), **overrides)
 
