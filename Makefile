@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m ruff check otpy wsclient tests bench examples docs/examples tools
+	$(PY) -m ruff check otpy wsclient tests bench docs/examples tools
 	$(PY) -m mypy --strict otpy wsclient
 	$(MAKE) --no-print-directory docs
 	PYTHONASYNCIODEBUG=1 $(PY) -m pytest -q
