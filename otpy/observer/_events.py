@@ -25,7 +25,7 @@ __all__ = ["EventTap", "LogEvent"]
 WHO_FIELDS = ("pid", "name", "client", "child_id", "supervisor", "supervisor_pid", "old_pid")
 #: The longest field value kept, in characters.
 MAX_FIELD = 300
-_USERINFO = re.compile(r"(://)[^/\s@:]+(:[^/\s@]*)?@")
+_USERINFO = re.compile(r"(://)[^/\s@:]*(:[^/\s@]*)?@")
 _SECRET_KEYS = ("authorization", "cookie", "token", "password", "secret")
 
 
@@ -73,13 +73,12 @@ class EventTap:
                 text = f"{type(exc).__name__}: {exc}" if exc is not None else "(traceback)"
             else:
                 text = value if isinstance(value, str) else repr(value)
-            fields[key] = scrub(text[:MAX_FIELD])
+            fields[key] = scrub(text)[:MAX_FIELD]  # scrubbed whole: a cut URL would not match
         level = "error" if method in ("exception", "critical") else method
         self.seq += 1
         who = tuple(fields[k] for k in WHO_FIELDS if k in fields)
-        self.events.append(
-            LogEvent(self.seq, time.time(), level, str(event.get("event")), who, fields)
-        )
+        name = scrub(str(event.get("event")))[:MAX_FIELD]
+        self.events.append(LogEvent(self.seq, time.time(), level, name, who, fields))
 
     def since(self, seq: int) -> list[LogEvent]:
         """The events kept whose seq is above `seq`, oldest first."""

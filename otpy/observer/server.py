@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -39,7 +40,7 @@ from otpy.child_spec import ChildSpec
 from otpy.genserver import From, GenServer, call, server_child_spec
 from otpy.log import logger
 from otpy.observer._events import EventTap
-from otpy.observer.snapshot import Snapshot, snapshot
+from otpy.observer.snapshot import ChildSnapshot, Snapshot, SupervisorSnapshot, snapshot
 from otpy.process import exit as exit_process
 from otpy.process import start_task
 from otpy.returns import Ignore, Ok, Reply
@@ -54,7 +55,29 @@ __all__ = ["ACTIONS", "Observer", "ObserverOptions", "observer_url"]
 ACTIONS = ("kill", "restart", "terminate")
 #: How many message-rate samples a sparkline shows (one per push: 30 s at the default interval).
 SPARK_POINTS = 60
+#: How long a page's websocket is given to answer the observer's close when it stops.
+_CLOSE_TIMEOUT = 1.0
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def _is_loopback(host: str) -> bool:
+    """True if `host` (a name or an address, without a port) can only be this machine."""
+    name = host.rstrip(".").lower()
+    if name in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(authority: str) -> str:
+    """The host of a Host header: ``"[::1]:8040"`` is ``"::1"``, ``"a:80"`` is ``"a"``."""
+    if authority.startswith("["):
+        return authority[1:].partition("]")[0]
+    if authority.count(":") == 1:
+        return authority.partition(":")[0]
+    return authority
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +109,7 @@ class ObserverOptions:
     @property
     def loopback(self) -> bool:
         """True when only this machine can reach the observer."""
-        if self.host.lower() in _LOOPBACK_NAMES:
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return _is_loopback(self.host)
 
 
 class _UrlReq:
@@ -164,9 +182,6 @@ class Observer(GenServer):
             return Reply(self.url(), state)
         return await super().handle_call(request, from_, state)
 
-    async def terminate(self, reason: Any, state: Any) -> None:
-        self.tap.uninstall()
-
     def url(self, with_token: bool = True) -> str:
         host = self.opts.host
         shown = f"[{host}]" if ":" in host else host
@@ -185,8 +200,8 @@ class Observer(GenServer):
         app.router.add_post("/api/action", self._action)
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
+        site = web.TCPSite(runner, self.opts.host, self.opts.port)
         try:
-            site = web.TCPSite(runner, self.opts.host, self.opts.port)
             try:
                 await site.start()
             except OSError as e:
@@ -197,10 +212,39 @@ class Observer(GenServer):
             bound.set_result(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
             await asyncio.Event().wait()  # until the observer exits and cancels this task
         finally:
-            for ws in list(self.sockets):
-                with contextlib.suppress(Exception):
-                    await ws.close(code=1001, message=b"observer stopping")
+            # However the observer ends, a kill included (its terminate does not run then, and
+            # this clean-up is cancelled again at its first await), the tap and the listening
+            # socket go at once, before anything is awaited.
+            self.tap.uninstall()
+            if site._server is not None:
+                site._server.close()
+            await self._shut_down(runner)
+
+    async def _shut_down(self, runner: web.AppRunner) -> None:
+        try:
+            if self.sockets:
+                await asyncio.gather(
+                    *(ws.close(code=1001, message=b"observer stopping") for ws in self.sockets),
+                    return_exceptions=True,
+                )
             await runner.cleanup()
+        except asyncio.CancelledError:  # killed: no goodbyes, every connection is dropped now
+            if runner.server is not None:
+                for conn in runner.server.connections:
+                    conn.force_close()
+            raise
+
+    @property
+    def _cookie_name(self) -> str:
+        return f"otpy_observer_{self.port}"  # a cookie is for a host, whatever its port
+
+    def _cookie_value(self) -> str:
+        # what the page's cookie holds: proof of the token, not the token
+        return hashlib.sha256(b"otpy observer page\0" + self.token.encode()).hexdigest()
+
+    def _has_cookie(self, request: web.Request) -> bool:
+        given = request.cookies.get(self._cookie_name, "")
+        return bool(given) and hmac.compare_digest(given.encode(), self._cookie_value().encode())
 
     def _has_token(self, request: web.Request) -> bool:
         given: str = request.query.get("token") or request.headers.get("X-Observer-Token") or ""
@@ -213,11 +257,23 @@ class Observer(GenServer):
     async def _guard(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if not self.opts.loopback and not self._has_token(request):
+        token = self._has_token(request)
+        # the page's cookie stands in for the token on what a page reads (its script and its
+        # stylesheet are fetched without the page's query), never for an action
+        cookie = request.method == "GET" and self._has_cookie(request)
+        if not self.opts.loopback and not token and not cookie:
             return web.json_response(
                 {"error": "this observer needs its token: open the address it printed"},
                 status=401,
             )
+        if self.opts.loopback and not token and not _is_loopback(_host_name(request.host)):
+            # DNS rebinding: a site whose name points at 127.0.0.1 is same-origin for the
+            # browser; without the token, only a loopback name or address may be asked for
+            return web.json_response(
+                {"error": f"host {request.host!r} is not this machine's: "
+                 "open the address the observer printed"},
+                status=403,
+            )  # fmt: skip
         origin = request.headers.get("Origin")
         if origin is not None and origin not in (
             f"http://{request.host}",
@@ -226,6 +282,11 @@ class Observer(GenServer):
             # a page from another site must not read the tree through the visitor's browser
             return web.json_response({"error": f"origin {origin} not allowed"}, status=403)
         response = await handler(request)
+        if token and request.path == "/" and not response.prepared:
+            response.set_cookie(
+                self._cookie_name, self._cookie_value(), path="/", httponly=True,
+                samesite="Strict",
+            )  # fmt: skip
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -253,7 +314,7 @@ class Observer(GenServer):
         return web.json_response(self._state(snapshot(), events_after=0))
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(heartbeat=20.0, compress=True)
+        ws = web.WebSocketResponse(heartbeat=20.0, compress=True, timeout=_CLOSE_TIMEOUT)
         await ws.prepare(request)
         self.sockets.add(ws)
         try:
@@ -297,14 +358,17 @@ class Observer(GenServer):
             exit_process(target.pid, "kill")
             return f"killed {pid_text}"
         if action in ("restart", "terminate"):
-            sup, child_id = _parent(snap, target.pid)
-            if sup is None:
+            sup, child, child_id = _parent(snap, target.pid)
+            if sup is None or child is None:
                 raise _Refused(f"{pid_text} is not a supervisor's child")
             if action == "terminate":
                 await terminate_child(sup.pid, target.pid if sup.dynamic else child_id, 10.0)
                 return f"terminated {pid_text}"
             if sup.dynamic:
                 raise _Refused("a DynamicSupervisor cannot restart a child: terminate it instead")
+            if child.restart == "temporary":
+                # terminate_child removes a temporary child: it could not be started again
+                raise _Refused("a temporary child cannot be restarted: terminate it instead")
             await terminate_child(sup.pid, child_id, 10.0)
             await restart_child(sup.pid, child_id, 10.0)
             return f"restarted {format_id(child_id)}"
@@ -358,14 +422,18 @@ class Observer(GenServer):
         for gone in set(self.samples) - alive:
             self.samples.pop(gone, None)
             self.rates.pop(gone, None)
-        for s in data["supervisors"]:
-            for c in s["children"]:
-                key = f"{s['pid']}/{c['id']}"
+        seen = set()
+        for sup, s in zip(snap.supervisors, data["supervisors"], strict=True):
+            for key, c in zip(_child_keys(sup), s["children"], strict=True):
+                seen.add(key)
                 before = self.last_restarts.get(key)
                 if before is not None and c["restarts"] > before:
                     self.just_restarted[key] = now
                 self.last_restarts[key] = c["restarts"]
                 c["restarted_at"] = self.just_restarted.get(key)
+        for gone in set(self.last_restarts) - seen:
+            self.last_restarts.pop(gone, None)
+            self.just_restarted.pop(gone, None)
         data["events"] = [
             {"seq": e.seq, "ts": e.ts, "level": e.level, "event": e.event, "who": e.who,
              "fields": e.fields}
@@ -379,8 +447,11 @@ class _Refused(Exception):
     pass
 
 
-def _parent(snap: Snapshot, pid: Pid) -> tuple[Any, Any]:
-    """The supervisor of `pid` and the child's real id (not its printed form), or (None, None)."""
+def _parent(
+    snap: Snapshot, pid: Pid
+) -> tuple[SupervisorSnapshot | None, ChildSnapshot | None, Any]:
+    """The supervisor of `pid`, its entry there and the child's real id (not its printed
+    form), or (None, None, None)."""
     for sup in snap.supervisors:
         for c in sup.children:
             if c.pid == pid:
@@ -388,8 +459,18 @@ def _parent(snap: Snapshot, pid: Pid) -> tuple[Any, Any]:
                 server = proc.behaviour if proc is not None else None
                 for child in getattr(server, "children", {}).values():
                     if child.pid == pid:
-                        return sup, child.spec.id
-    return None, None
+                        return sup, c, child.spec.id
+    return None, None, None
+
+
+def _child_keys(sup: SupervisorSnapshot) -> list[str]:
+    """A key for each child of `sup` that stays the same across its restarts: the supervisor's
+    own key for it (a DynamicSupervisor's children may all have the same id), else its id."""
+    proc = _resolve(sup.pid)
+    table = getattr(proc.behaviour if proc is not None else None, "children", None)
+    if isinstance(table, dict) and len(table) == len(sup.children):
+        return [f"{sup.pid!r}/#{key}" for key in table]
+    return [f"{sup.pid!r}/{c.id}" for c in sup.children]
 
 
 async def observer_url(server: Any = "otpy.observer", timeout: float | None = 5.0) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 
 from otpy._runtime import _Process, _rt
 from otpy._supervision import format_id
+from otpy.behaviour import BehaviourServer
 from otpy.log import logger
 from otpy.values import Pid
 
@@ -169,7 +170,9 @@ def _process(proc: _Process, now: float) -> ProcessSnapshot:
     server = proc.behaviour
     module: str | None = None
     if server is not None:
-        target = getattr(server, "module", None) or server  # a behaviour host runs a module
+        # a behaviour host runs a module; any other GenServer is its own callback class (it may
+        # well have an attribute named `module` of its own)
+        target = server.module if isinstance(server, BehaviourServer) else server
         cls = type(target)
         module = f"{cls.__module__}.{cls.__qualname__}"
     return ProcessSnapshot(
@@ -262,13 +265,19 @@ def _jsonable(value: Any) -> Any:
 
 
 def _process_json(p: ProcessSnapshot) -> dict[str, Any]:
-    out = _jsonable(p)
+    out = {
+        f.name: _jsonable(getattr(p, f.name)) for f in dataclasses.fields(p) if f.name != "status"
+    }
     status = p.status
+    try:
+        out["status"] = _jsonable(status)
+    except Exception as e:  # a status that cannot be shown (e.g. one that contains itself)
+        out["status"] = f"<observer_status() returned what cannot be shown: {type(e).__name__}>"
     out["status_type"] = (
         None if status is None else f"{type(status).__module__}.{type(status).__qualname__}"
     )
     out["name"] = p.name
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 def _supervisor_json(s: SupervisorSnapshot) -> dict[str, Any]:
