@@ -143,7 +143,7 @@ function processRow(p, child, parent) {
     row.append(el("span", { class: "state-" + p.status.state }, p.status.state));
   }
   const actions = el("span", { class: "actions" });
-  if (child && parent && !parent.dynamic) actions.append(actionButton("restart", pid, child.id, "restart child"));
+  if (child && parent && !parent.dynamic && child.restart !== "temporary") actions.append(actionButton("restart", pid, child.id, "restart child"));
   if (child && parent && pid) actions.append(actionButton("terminate", pid, child.id, "terminate"));
   if (pid) actions.append(actionButton("kill", pid, child ? child.id : null, "kill", true));
   row.append(actions);
