@@ -10,8 +10,11 @@ makes it log ``observer_start_failed`` and return ``Ignore`` rather than fail th
 and its child spec is ``restart="temporary"`` by default, so that a crash of the observer is
 logged and not restarted: it can never use up the restart intensity of the tree it watches.
 
-The page is pushed a fresh :func:`~otpy.observer.snapshot` over a websocket every `interval`
-seconds (0.5 by default: a change shows within a second) when something changed. See
+While a page is open, it is pushed a fresh :func:`~otpy.observer.snapshot` over a websocket
+every `interval` seconds (0.5 by default: a change shows within a second); a tree so large
+that picturing it takes longer is pushed less often, so that the observer never spends more
+than a fifth of the event loop's time on it. Each page has its own sender that holds only the
+latest picture, so a page that stops reading delays no other (it is dropped after 5 s). See
 ``docs/howto/observer.md`` for the page, the safety rules and the JSON it is sent.
 """
 
@@ -27,8 +30,8 @@ import secrets
 import sys
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -42,7 +45,7 @@ from otpy.log import logger
 from otpy.observer._events import EventTap
 from otpy.observer.snapshot import ChildSnapshot, Snapshot, SupervisorSnapshot, snapshot
 from otpy.process import exit as exit_process
-from otpy.process import start_task
+from otpy.process import spawn, start_task
 from otpy.returns import Ignore, Ok, Reply
 from otpy.supervisor import restart_child, terminate_child
 from otpy.values import Pid
@@ -57,6 +60,10 @@ ACTIONS = ("kill", "restart", "terminate")
 SPARK_POINTS = 60
 #: How long a page's websocket is given to answer the observer's close when it stops.
 _CLOSE_TIMEOUT = 1.0
+#: The page's own files: the only routes its cookie opens.
+_PAGE_FILES = frozenset({"/", "/observer.js", "/observer.css"})
+#: Seconds a page may take to read one state before its connection is dropped.
+_SEND_TIMEOUT = 5.0
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
@@ -86,7 +93,7 @@ class ObserverOptions:
 
     host: str = "127.0.0.1"
     port: int = 8040
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     interval: float = 0.5
     print_url: bool = True
 
@@ -155,7 +162,7 @@ class Observer(GenServer):
         self.token: str = opts.token or secrets.token_urlsafe(24)
         self.log = logger(observer=repr(self.pid))
         self.tap = EventTap()
-        self.sockets: set[web.WebSocketResponse] = set()
+        self.sockets: dict[web.WebSocketResponse, _Outbox] = {}
         self.samples: dict[str, deque[tuple[float, int]]] = {}
         self.rates: dict[str, deque[float]] = {}
         self.last_restarts: dict[str, int] = {}
@@ -224,7 +231,10 @@ class Observer(GenServer):
         try:
             if self.sockets:
                 await asyncio.gather(
-                    *(ws.close(code=1001, message=b"observer stopping") for ws in self.sockets),
+                    *(
+                        ws.close(code=1001, message=b"observer stopping")
+                        for ws in list(self.sockets)
+                    ),
                     return_exceptions=True,
                 )
             await runner.cleanup()
@@ -258,9 +268,13 @@ class Observer(GenServer):
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         token = self._has_token(request)
-        # the page's cookie stands in for the token on what a page reads (its script and its
-        # stylesheet are fetched without the page's query), never for an action
-        cookie = request.method == "GET" and self._has_cookie(request)
+        # the page's cookie stands in for the token on the page's own files only (its script
+        # and its stylesheet are fetched without the page's query); they hold no data. A
+        # cookie goes to every port of the host, so it must not open the tree (/ws and
+        # /api/snapshot want the token, which the page's script sends) nor any action.
+        cookie = (
+            request.method == "GET" and request.path in _PAGE_FILES and self._has_cookie(request)
+        )
         if not self.opts.loopback and not token and not cookie:
             return web.json_response(
                 {"error": "this observer needs its token: open the address it printed"},
@@ -316,14 +330,21 @@ class Observer(GenServer):
     async def _socket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(heartbeat=20.0, compress=True, timeout=_CLOSE_TIMEOUT)
         await ws.prepare(request)
-        self.sockets.add(ws)
+        outbox = _Outbox()
+        outbox.put(json.dumps(self._state(snapshot(), events_after=0)))
+        self.sockets[ws] = outbox
+        # each page has its own sender, holding only the latest state: a page that stops
+        # reading holds up no other page, and the push loop never waits for a socket
+        sender = asyncio.get_running_loop().create_task(_send_forever(ws, outbox, request))
         try:
-            await ws.send_str(json.dumps(self._state(snapshot(), events_after=0)))
             async for msg in ws:  # the page sends nothing; this waits for its close
                 if msg.type is WSMsgType.ERROR:
                     break
         finally:
-            self.sockets.discard(ws)
+            self.sockets.pop(ws, None)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
         return ws
 
     async def _action(self, request: web.Request) -> web.StreamResponse:
@@ -362,15 +383,15 @@ class Observer(GenServer):
             if sup is None or child is None:
                 raise _Refused(f"{pid_text} is not a supervisor's child")
             if action == "terminate":
-                await terminate_child(sup.pid, target.pid if sup.dynamic else child_id, 10.0)
+                ref = target.pid if sup.dynamic else child_id
+                await _on_its_own(terminate_child(sup.pid, ref, 10.0))
                 return f"terminated {pid_text}"
             if sup.dynamic:
                 raise _Refused("a DynamicSupervisor cannot restart a child: terminate it instead")
             if child.restart == "temporary":
                 # terminate_child removes a temporary child: it could not be started again
                 raise _Refused("a temporary child cannot be restarted: terminate it instead")
-            await terminate_child(sup.pid, child_id, 10.0)
-            await restart_child(sup.pid, child_id, 10.0)
+            await _on_its_own(_restart(sup.pid, child_id))
             return f"restarted {format_id(child_id)}"
         proc = _resolve(target.pid)
         extra = getattr(proc.behaviour if proc is not None else None, "observer_actions", None)
@@ -383,24 +404,22 @@ class Observer(GenServer):
 
     async def _push_forever(self) -> None:
         seen_events = 0
+        pause = self.opts.interval
         while True:
-            await asyncio.sleep(self.opts.interval)  # the push rate, not a wait for an event
+            await asyncio.sleep(pause)  # the push rate, not a wait for an event
+            if not self.sockets:
+                continue  # no page open: nothing to compute
+            began = time.perf_counter()
             try:
-                state = self._state(snapshot(), events_after=seen_events)
+                text = json.dumps(self._state(snapshot(), events_after=seen_events))
             except Exception as e:  # a snapshot failure is logged, and the next one tried
                 self.log.warning("observer_snapshot_failed", reason=repr(e))
                 continue
             seen_events = self.tap.seq
-            text = json.dumps(state)
-            if not self.sockets:
-                continue
-            for ws in list(self.sockets):
-                try:
-                    await asyncio.wait_for(ws.send_str(text), 5.0)
-                except (ConnectionError, RuntimeError, TimeoutError):
-                    self.sockets.discard(ws)
-                    with contextlib.suppress(Exception):
-                        await ws.close()
+            for outbox in self.sockets.values():
+                outbox.put(text)
+            # a large tree costs time to picture: never spend more than a fifth of the loop on it
+            pause = max(self.opts.interval, 4 * (time.perf_counter() - began))
 
     def _state(self, snap: Snapshot, events_after: int) -> dict[str, Any]:
         """What the page is sent: the snapshot, message rates, recent restarts, new events."""
@@ -445,6 +464,62 @@ class Observer(GenServer):
 
 class _Refused(Exception):
     pass
+
+
+async def _restart(sup: Pid, child_id: Any) -> None:
+    await terminate_child(sup, child_id, 10.0)
+    await restart_child(sup, child_id, 10.0)
+
+
+async def _on_its_own(work: Coroutine[Any, Any, Any]) -> Any:
+    """Run `work` in a process of its own, unlinked, and wait for it. A restart of the subtree
+    the observer is in stops the observer, and with it the request being served: the work must
+    not stop halfway, with the child terminated and never started again."""
+    done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    # the request may be gone by the time it ends: its outcome is then not anyone's to read
+    done.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    async def run() -> None:
+        try:
+            result = await work
+        except Exception as e:
+            if not done.done():
+                done.set_exception(e)
+        else:
+            if not done.done():
+                done.set_result(result)
+
+    spawn(run)
+    return await asyncio.shield(done)
+
+
+class _Outbox:
+    """The latest state to send to one page (older ones are dropped: only the newest counts)."""
+
+    __slots__ = ("latest", "ready")
+
+    def __init__(self) -> None:
+        self.latest = ""
+        self.ready = asyncio.Event()
+
+    def put(self, text: str) -> None:
+        self.latest = text
+        self.ready.set()
+
+
+async def _send_forever(ws: web.WebSocketResponse, outbox: _Outbox, request: web.Request) -> None:
+    while True:
+        await outbox.ready.wait()
+        outbox.ready.clear()
+        try:
+            await asyncio.wait_for(ws.send_str(outbox.latest), _SEND_TIMEOUT)
+        except (TimeoutError, ConnectionError, RuntimeError):
+            # a page that has not read for so long is gone: drop its connection at once (a
+            # polite close would wait behind the same full buffer)
+            transport = request.transport
+            if transport is not None:
+                transport.abort()
+            return
 
 
 def _parent(

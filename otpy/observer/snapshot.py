@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -81,7 +82,8 @@ class ChildSnapshot:
     type: str
     #: "permanent", "transient" or "temporary".
     restart: str
-    #: "running", "restarting" (a restart failed and will be tried again) or "undefined"
+    #: "running", "restarting" (being started again: a restart under way, or one that failed
+    #: and will be tried again) or "undefined"
     #: (stopped, and not to be restarted: terminated, or a transient child that ended).
     status: str
     #: How many times the supervisor has restarted it.
@@ -155,8 +157,8 @@ def snapshot() -> Snapshot:
     processes: list[ProcessSnapshot] = []
     supervisors: list[SupervisorSnapshot] = []
     for proc in sorted(rt.procs.values(), key=lambda p: p.pid.id):
-        if not proc.alive:
-            continue
+        if not proc.alive or proc.exiting:
+            continue  # an exiting process is shown gone: its helpers may still be winding down
         processes.append(_process(proc, now))
         sup = _supervisor(proc)
         if sup is not None:
@@ -246,8 +248,14 @@ def _status(proc: _Process) -> Any:
     try:
         return hook()
     except Exception as e:  # a broken hook must not break the picture of everything else
-        logger(pid=repr(proc.pid)).warning("observer_status_failed", reason=repr(e))
+        if proc not in _warned:  # once per process, not at every snapshot
+            _warned.add(proc)
+            logger(pid=repr(proc.pid)).warning("observer_status_failed", reason=repr(e))
         return None
+
+
+#: The processes whose broken observer_status has been logged already.
+_warned: weakref.WeakSet[_Process] = weakref.WeakSet()
 
 
 def _jsonable(value: Any) -> Any:

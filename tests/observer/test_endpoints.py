@@ -40,7 +40,8 @@ pytestmark = pytest.mark.timeout(30)
 
 Observe = Callable[..., Awaitable[Running]]
 #: The routes a page reads (the websocket and the action are tried apart).
-GET_ROUTES = ("/", "/observer.js", "/observer.css", "/api/snapshot")
+PAGE_FILES = ("/", "/observer.js", "/observer.css")
+GET_ROUTES = (*PAGE_FILES, "/api/snapshot")
 EVIL = "http://evil.example"
 
 
@@ -389,19 +390,31 @@ async def test_beyond_loopback_the_token_in_a_header_opens_every_route(
             assert "processes" in await ws.receive_json(timeout=GUARD)
 
 
-async def test_beyond_loopback_the_page_opened_with_its_token_can_load_its_assets(
+async def test_beyond_loopback_the_page_opened_with_its_token_can_load_its_own_files(
     observe: Observe,
 ) -> None:
     obs = await observe(host="0.0.0.0")
     # a browser: it keeps the page's cookies (from an IP address too), and it fetches the
-    # script, the stylesheet and the websocket the page names without the page's query
+    # script and the stylesheet the page names without the page's query
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
         assert (await get(browser, obs.at("/"), params={"token": obs.token}))[0] == 200
 
-        for path in GET_ROUTES:  # "/" again: a reload, after the page took the token away
+        for path in PAGE_FILES:  # "/" again: a reload, after the page took the token away
             assert (await get(browser, obs.at(path)))[0] == 200, path
-        async with browser.ws_connect(obs.at("/ws")) as ws:
+        # the page's script asks for the tree with the token it keeps
+        async with browser.ws_connect(obs.at("/ws"), params={"token": obs.token}) as ws:
             assert "processes" in await ws.receive_json(timeout=GUARD)
+
+
+async def test_the_page_cookie_does_not_open_the_tree(observe: Observe) -> None:
+    # a cookie goes to every port of the host: another service there could replay it
+    obs = await observe(host="0.0.0.0")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        assert (await get(browser, obs.at("/"), params={"token": obs.token}))[0] == 200
+        assert (await get(browser, obs.at("/api/snapshot")))[0] == 401
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await browser.ws_connect(obs.at("/ws"))
+        assert refused.value.status == 401
 
 
 async def test_the_page_cookie_is_http_only_and_strict(

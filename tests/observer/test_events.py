@@ -130,13 +130,13 @@ def test_only_the_last_events_are_kept_and_since_gives_the_newer_ones() -> None:
     assert tap.since(5) == []
 
 
-def test_installed_at_the_front_it_sees_the_events_of_loggers_bound_before() -> None:
+def test_installed_before_the_renderer_it_sees_the_events_of_loggers_bound_before() -> None:
     bound_before = structlog.get_logger("otpy").bind(pid="<0.1.0>")
     tap = EventTap()
     with capture_logs() as logs:
         tap.install()
         try:
-            assert structlog.get_config()["processors"][0] is tap
+            assert structlog.get_config()["processors"][-2] is tap
             bound_before.info("seen", url="ws://u:pw@h/")
         finally:
             tap.uninstall()

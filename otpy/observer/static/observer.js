@@ -114,7 +114,7 @@ function supervisorItem(pid, child, parent) {
   if (sup && sup.children.length) {
     const ul = el("ul", {});
     for (const c of sup.children) {
-      if (c.type === "supervisor" && c.pid) ul.append(supervisorItem(c.pid, c, sup));
+      if (c.pid && supOf(c.pid)) ul.append(supervisorItem(c.pid, c, sup)); // also a supervisor given type "worker"
       else ul.append(el("li", {}, processRow(c.pid ? byPid(c.pid) : null, c, sup)));
     }
     li.append(ul);
@@ -145,7 +145,9 @@ function processRow(p, child, parent) {
   const actions = el("span", { class: "actions" });
   if (child && parent && !parent.dynamic && child.restart !== "temporary") actions.append(actionButton("restart", pid, child.id, "restart child"));
   if (child && parent && pid) actions.append(actionButton("terminate", pid, child.id, "terminate"));
-  if (pid) actions.append(actionButton("kill", pid, child ? child.id : null, "kill", true));
+  // an external process is a plain task (the program's main one, often): killing it from here
+  // would end the program, so the page does not offer it
+  if (pid && !(p && p.kind === "external")) actions.append(actionButton("kill", pid, child ? child.id : null, "kill", true));
   row.append(actions);
   return row;
 }
