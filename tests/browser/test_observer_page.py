@@ -212,3 +212,15 @@ async def _walk_through(browser: Any, tree: otpy.Pid, tmp_path: Path) -> None:
         lambda d: _worker_row(d).get_attribute("data-pid") == repr(after),
     )
     assert otpy.is_alive(tree)
+
+    # this test's own task used otpy (monitor): it is an external process, shown outside the
+    # trees with no kill button (killing a program's main task would end the program)
+    def external_row(d: Any) -> Any:
+        rows = d.find_elements(By.CSS_SELECTOR, "#others .node")
+        return next((r for r in rows if r.text.startswith("external")), None)
+
+    row = await _in_browser(_until, browser, "the external process", external_row)
+    assert (
+        await _in_browser(lambda: row.find_elements(By.CSS_SELECTOR, 'button[data-action="kill"]'))
+        == []
+    )
