@@ -58,6 +58,7 @@ from wsclient.connection import (
     bounded,
     close_frame,
     dial,
+    ending,
     fast_reader,
     finish,
     hookable,
@@ -787,6 +788,8 @@ class ClientHost(BehaviourServer):
         ws = self.ws
         if ws is None or m.state != "connected":
             raise NotConnected(_public_state(m.state))
+        if ending(ws):  # the end is there, unread yet: what is written now would be lost
+            raise NotConnected("closing")
         data: list[Any] = []
         for f in frames:
             check_outgoing(f)

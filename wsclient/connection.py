@@ -46,6 +46,7 @@ __all__ = [
     "bounded",
     "close_frame",
     "dial",
+    "ending",
     "fast_reader",
     "finish",
     "hookable",
@@ -387,6 +388,23 @@ async def send_close(
         await bounded(writer.send_frame(payload, CLOSE), bound)
     finally:
         writer._closing = True  # no data frame may follow a close frame
+
+
+def ending(ws: aiohttp.ClientWebSocketResponse) -> bool:
+    """Whether the connection has already ended under the client, which has not read that yet:
+    the socket is closed or at its end, or the last message aiohttp has parsed is a close. A
+    frame written now would go down with the connection."""
+    conn = ws._conn
+    transport = conn.transport if conn is not None else None
+    if transport is None or transport.is_closing():
+        return True
+    reader: Any = getattr(ws, "_reader", None)
+    if reader is None:
+        return False
+    if reader.is_eof() or reader.exception() is not None:
+        return True
+    buffer: Any = getattr(reader, "_buffer", None)
+    return bool(buffer) and buffer[-1][0].type is CLOSE  # nothing is parsed after a close
 
 
 def abort(ws: aiohttp.ClientWebSocketResponse) -> None:
