@@ -9,6 +9,8 @@ record's own methods; other modules call those methods.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sys
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -632,9 +634,13 @@ def _pid_of(dest: Any) -> Pid | None:
 def _log_exit(proc: _Process, reason: Any, own_crash: bool) -> None:
     if is_normal_exit(reason) or reason is proc.reported:
         return
-    log = logger(pid=repr(proc.pid), name=proc.names[0] if proc.names else None)
-    if own_crash and isinstance(reason, BaseException):
-        log.error("process_crashed", process=proc.label, reason=repr(reason), exc_info=reason)
-    else:
-        log.error("process_exited", process=proc.label, reason=repr(reason))
+    try:
+        log = logger(pid=repr(proc.pid), name=proc.names[0] if proc.names else None)
+        if own_crash and isinstance(reason, BaseException):
+            log.error("process_crashed", process=proc.label, reason=repr(reason), exc_info=reason)
+        else:
+            log.error("process_exited", process=proc.label, reason=repr(reason))
+    except Exception as e:  # a failing log setup must not keep the exit from being notified
+        with contextlib.suppress(Exception):
+            print(f"otpy: logging the exit of {proc.pid!r} failed: {e!r}", file=sys.stderr)
 
