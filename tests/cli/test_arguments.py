@@ -27,6 +27,12 @@ CASES = {
     "unknown mode": (["serve", "--mode", "chat"], "invalid choice: 'chat'"),
     "zero interval": (["serve", "--interval", "0"], "expected seconds > 0"),
     "unknown command": (["dance"], "invalid choice: 'dance'"),
+    "credentials twice": (
+        ["connect", "ws://u:p@127.0.0.1/", "-H", "Authorization: Basic x"],
+        "give the credentials once",
+    ),
+    "bad subprotocol": (["connect", _URL, "--subprotocol", "a b"], "subprotocol"),
+    "empty host": (["serve", "--host", ""], "expected an address or a host name"),
 }
 
 

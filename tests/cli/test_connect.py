@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from wsclient import Binary, CloseFrame, Text
 from wsclient.testing import Server
@@ -162,3 +163,52 @@ async def test_force_color_colours_and_no_color_takes_the_colour_away(
         assert await c.wait() == 0
     assert colour.search(coloured.err.text)
     assert not colour.search(plain.err.text)
+
+
+async def test_a_closed_stdout_ends_the_command_with_0_and_no_crash(cli, ws_server: Server) -> None:
+    c = await cli("connect", ws_server.url)
+    await ws_server.wait_connections(1)
+    await ws_server.push(Text("first"))
+    await c.out.wait_text("first")
+    # the reader goes away, as `| head -1` does after its line
+    transport: Any = c.proc._transport  # type: ignore[attr-defined]
+    transport.get_pipe_transport(1).close()
+    await ws_server.push([Text(f"more {i}") for i in range(50)])
+    assert await c.wait() == 0
+    assert "process_crashed" not in c.err.text and "Traceback" not in c.err.text
+    assert ws_server.connections_total == 1  # the client was never restarted
+
+
+async def test_a_frame_the_terminal_cannot_encode_is_shown_escaped(cli, ws_server: Server) -> None:
+    c = await cli("connect", ws_server.url, env={"PYTHONIOENCODING": "ascii"})
+    await ws_server.wait_connections(1)
+    await ws_server.push(Text("héllo"))
+    line = await c.out.wait_text("llo")
+    assert line.endswith("h\\xe9llo"), line
+    c.interrupt()
+    assert await c.wait() == 0
+    assert "process_crashed" not in c.err.text and ws_server.connections_total == 1
+
+
+async def test_no_close_keeps_the_connection_after_the_end_of_stdin(cli, ws_server: Server) -> None:
+    c = await cli("connect", ws_server.url, "--no-close")
+    c.close_stdin()
+    await ws_server.wait_connections(1)
+    await ws_server.push(Text("still here"))
+    await c.out.wait_text("still here")
+    c.interrupt()
+    assert await c.wait() == 0
+    await ws_server.wait_received(CloseFrame(1000, ""))
+
+
+async def test_lines_left_unsent_at_the_end_make_the_exit_status_1(cli) -> None:
+    async with Server() as srv:
+        port = srv.port  # nothing listens there from now on
+    c = await cli("connect", f"ws://127.0.0.1:{port}/")
+    await c.send_line("never sent")
+    c.close_stdin()
+    await c.err.wait_text("end of input: waiting for a connection to send 1 line(s)")
+    c.interrupt()
+    assert await c.wait() == 1
+    assert "1 line(s) of input were not sent" in c.err.text
+    assert "closing the connection" not in c.err.text  # it never was connected

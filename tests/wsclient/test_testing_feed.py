@@ -121,3 +121,18 @@ async def test_server_resume_cuts_only_the_connections_go_silent_silenced(
 def test_a_bad_interval_is_refused(interval: object) -> None:
     with pytest.raises(ValueError, match="interval must be a positive number of seconds"):
         FeedServer(interval=interval)  # type: ignore[arg-type]
+
+
+async def test_a_feed_restart_ends_its_silence() -> None:
+    async with FeedServer(interval=0.01) as feed, aiohttp.ClientSession() as http:
+        feed.go_silent()
+        await feed.restart()
+        assert not feed.silent
+        async with http.ws_connect(feed.url_for(client="after")) as ws:
+            (tick,) = await _ticks(ws, 1)
+    assert tick["seq"] == 1
+
+
+def test_an_ipv6_host_is_bracketed_in_the_url() -> None:
+    assert Server(host="::1", port=8765).url == "ws://[::1]:8765/"
+    assert FeedServer(host="::1", port=8765).url_for("ETH-USD") == "ws://[::1]:8765/ETH-USD"

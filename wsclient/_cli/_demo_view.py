@@ -83,8 +83,13 @@ class PlainView(_Base):
     """Line by line, no colour and no redrawing: for pipes, files and CI logs."""
 
     def _print(self, line: str) -> None:
-        self.output.stdout.write(line + "\n")
-        self.output.stdout.flush()
+        if self.output.stdout_gone:
+            return
+        try:
+            self.output.stdout.write(line + "\n")
+            self.output.stdout.flush()
+        except BrokenPipeError:  # | head: the demo goes on to its end, silently
+            self.output.stdout_closed()
 
     def step(self, n: int, total: int, title: str) -> None:
         self._print(f"\n[{n}/{total}] {title}")
@@ -99,12 +104,10 @@ class PlainView(_Base):
         self._print(f"  {'ok' if ok else 'FAILED'} ({seconds:.2f} s)")
 
     async def wait(self, rec: Recorder, pred: Callable[[], bool], what: str) -> bool:
-        from wsclient._cli.demo import STEP_TIMEOUT
-
         t0 = time.monotonic()
-        ok = await rec.wait_until(pred, STEP_TIMEOUT)
+        ok = await rec.wait_until(pred)
         took = time.monotonic() - t0
-        result = f"after {took:.2f} s" if ok else f"NOT within {STEP_TIMEOUT:g} s"
+        result = f"after {took:.2f} s" if ok else f"NOT within {took:.1f} s"
         self._print(f"  ... waited for {what}: {result}")
         return ok
 
@@ -118,7 +121,8 @@ class PlainView(_Base):
         self, tree: str, steps: list[Step], verdict: Verdict | None, elapsed: float, passed: bool
     ) -> None:
         self._print("\nThe tree at the end:\n" + tree)
-        self._print("\n" + "\n".join(summary_lines(self.recorder, verdict, elapsed, passed)))
+        lines = client_lines(self.recorder) + check_lines(verdict, elapsed, passed)
+        self._print("\n" + "\n".join(lines))
 
 
 class LiveView(_Base):
@@ -171,11 +175,9 @@ class LiveView(_Base):
         )
 
     async def wait(self, rec: Recorder, pred: Callable[[], bool], what: str) -> bool:
-        from wsclient._cli.demo import STEP_TIMEOUT
-
         self.waiting, self.wait_began = what, time.monotonic()
         try:
-            return await rec.wait_until(pred, STEP_TIMEOUT)
+            return await rec.wait_until(pred)
         finally:
             self.waiting = None
 
@@ -268,24 +270,26 @@ class LiveView(_Base):
                 str(max(rec.connects - 1, 0)), str(rec.restarts),
             )  # fmt: skip
         self.output.out.print(table)
-        for line in summary_lines(self.recorder, verdict, elapsed, passed)[
-            len(self.recorder.clients) + 1 :
-        ]:
+        for line in check_lines(verdict, elapsed, passed):
             style = "bold green" if line.startswith("no-loss check: PASSED") else ""
             style = "bold red" if "FAILED" in line else style
             self.output.out.print(Text(line, style=style))
 
 
-def summary_lines(
-    recorder: Recorder, verdict: Verdict | None, elapsed: float, passed: bool
-) -> list[str]:
-    """The summary as text: one line per client, then the check and the verdict."""
+def client_lines(recorder: Recorder) -> list[str]:
+    """The summary's table as text: a header, then one line per client."""
     lines = ["client  symbol    ticks handled  connections  reconnects  restarts"]
     for r in recorder.clients.values():
         lines.append(
             f"{r.name:<7} {r.symbol:<9} {r.frames:>13,} {r.connects:>12} "
             f"{max(r.connects - 1, 0):>11} {r.restarts:>9}"
         )
+    return lines
+
+
+def check_lines(verdict: Verdict | None, elapsed: float, passed: bool) -> list[str]:
+    """The no-loss check's lines and the verdict."""
+    lines: list[str] = []
     if verdict is None:
         lines.append("no-loss check: not run (a step failed)")
     elif verdict.passed:

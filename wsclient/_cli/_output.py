@@ -8,8 +8,10 @@ one JSON object per frame, and stderr carries structlog's events as JSON lines, 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, MutableMapping
@@ -75,8 +77,29 @@ class Output:
         self.json = json
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
+        for stream in (self.stdout, self.stderr):
+            # a frame or a message the terminal's encoding cannot show is shown escaped, not
+            # raised from inside the client (which would crash it)
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="backslashreplace")
         self.out = Console(file=self.stdout, highlight=False, soft_wrap=True)
         self.err = Console(file=self.stderr, highlight=False, soft_wrap=True, stderr=True)
+        #: Called once when stdout's reader has gone (``| head``): the command should end.
+        self.on_stdout_gone: Callable[[], None] | None = None
+        self.stdout_gone = False
+
+    def stdout_closed(self) -> None:
+        """stdout's reader went away: write nothing more there, and say so once."""
+        if self.stdout_gone:
+            return
+        self.stdout_gone = True
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stdout.fileno())  # what is still buffered goes nowhere
+            os.close(devnull)
+        if self.on_stdout_gone is not None:
+            self.on_stdout_gone()
 
     # -- frames (stdout) -----------------------------------------------------------------------
 
@@ -90,7 +113,10 @@ class Output:
             body, style = frame.data, ""
         else:
             body, style = hex_preview(frame.data), "cyan"
-        self._write(self.out, self.stdout, f"{clock(now)} ", "dim", body, style)
+        try:
+            self._write(self.out, self.stdout, f"{clock(now)} ", "dim", body, style)
+        except BrokenPipeError:
+            self.stdout_closed()
 
     def _json_frame(self, frame: Any, now: float) -> None:
         obj: dict[str, Any] = {"ts": iso_time(now)}
@@ -99,8 +125,11 @@ class Output:
         else:
             data = bytes(frame.data)
             obj.update(type="binary", size=len(data), base64=base64.b64encode(data).decode())
-        self.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        self.stdout.flush()
+        try:
+            self.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            self.stdout.flush()
+        except BrokenPipeError:
+            self.stdout_closed()
 
     # -- messages (stderr) ---------------------------------------------------------------------
 
@@ -115,15 +144,14 @@ class Output:
 
     def say(self, message: str, style: str = "") -> None:
         """A human message on stderr, with a timestamp (not in --json mode: use events)."""
-        self._write(self.err, self.stderr, f"{clock()} ", "dim", message, style)
+        with contextlib.suppress(BrokenPipeError):  # nobody reads stderr: nothing to tell
+            self._write(self.err, self.stderr, f"{clock()} ", "dim", message, style)
 
     def _write(
         self, console: Console, stream: TextIO, head: str, head_style: str, body: str, style: str
     ) -> None:
         if console.is_terminal and console.color_system is not None:
-            line = RichText(head, style=head_style)
-            line.append(body, style=style)
-            console.print(line)
+            console.print(RichText.assemble((head, head_style), (body, style)))
         else:
             stream.write(head + body + "\n")
             stream.flush()
@@ -158,10 +186,10 @@ def human_event(event: MutableMapping[str, Any]) -> tuple[str, str] | None:
         )
     if name == "ws_heartbeat_timeout":
         return "the server stopped answering pings: the connection is dead", "yellow"
-    if name == "cli_frame_rejected":
-        return f"not sent: {event.get('reason')}", "red"
-    if name in ("cli_closing", "cli_closed", "cli_line_pending", "cli_server", "cli_note"):
-        return str(event.get("message", name)), "dim" if name != "cli_server" else "bold"
+    if name in ("cli_closing", "cli_closed", "cli_note", "cli_waiting"):
+        return str(event.get("message", name)), "dim"
+    if name in ("cli_gave_up", "cli_lines_not_sent"):
+        return str(event.get("message", name)), "bold red"
     if level in _LEVEL_STYLE:
         extra = {
             k: v

@@ -37,6 +37,7 @@ from wsclient import (
     WebsocketClient,
 )
 from wsclient._cli._output import Output, describe
+from wsclient.client import _prepare
 
 __all__ = ["run_connect"]
 
@@ -68,6 +69,11 @@ class _Line:
 
 @dataclass(frozen=True, slots=True)
 class _Eof:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _StdoutGone:
     pass
 
 
@@ -110,33 +116,58 @@ def _read_stdin(loop: asyncio.AbstractEventLoop, main: otpy.Pid) -> None:
     """A thread: each line of stdin to the main task, then the end of input.
 
     It reads the file descriptor with ``os.read``, not through ``sys.stdin``: a daemon thread
-    blocked inside the buffered reader's lock makes the interpreter abort at exit.
+    blocked inside the buffered reader's lock makes the interpreter abort at exit. Only the new
+    chunk is searched for line ends, so a very long line costs its length, not its square.
     """
-    rest = b""
+    partial: list[bytes] = []
+
+    def line(raw: bytes) -> None:
+        text = raw.decode("utf-8", "replace").removesuffix("\r")
+        loop.call_soon_threadsafe(otpy.send, main, _Line(text))
+
     try:
         while chunk := os.read(0, 65536):
-            *lines, rest = (rest + chunk).split(b"\n")
-            for raw in lines:
-                text = raw.decode("utf-8", "replace").rstrip("\r")
-                loop.call_soon_threadsafe(otpy.send, main, _Line(text))
-        if rest:
-            loop.call_soon_threadsafe(otpy.send, main, _Line(rest.decode("utf-8", "replace")))
+            start = 0
+            while (end := chunk.find(b"\n", start)) != -1:
+                partial.append(chunk[start:end])
+                line(b"".join(partial))
+                partial.clear()
+                start = end + 1
+            if start < len(chunk):
+                partial.append(chunk[start:])
+        if partial:
+            line(b"".join(partial))
         loop.call_soon_threadsafe(otpy.send, main, _Eof())
     except (RuntimeError, OSError):
         pass  # the loop has closed (the program is ending), or stdin is not readable
+
+
+def client_options(
+    url: str,
+    headers: list[tuple[str, str]],
+    subprotocols: list[str],
+    ping_interval: float | None,
+) -> dict[str, Any]:
+    """The client's options from the command line, checked as ``start_link`` checks them:
+    InvalidURL or InvalidOption here, before anything starts."""
+    options: dict[str, Any] = {"headers": headers, "subprotocols": subprotocols}
+    if ping_interval is not None:
+        options.update(ping_interval=ping_interval or None, ping_timeout=ping_interval or None)
+    _prepare(url, Terminal, dict(options))
+    return options
 
 
 async def run_connect(
     url: str,
     output: Output,
     *,
-    headers: list[tuple[str, str]],
-    subprotocols: list[str],
-    ping_interval: float | None,
+    options: dict[str, Any],
     no_reconnect: bool,
+    no_close: bool = False,
     observe: int | None = None,
 ) -> int:
-    """Run the command; return the exit status. `observe`: a port for otpy.observer."""
+    """Run the command; return the exit status. `options`: from :func:`client_options`;
+    `no_close`: the end of stdin does not close; `observe`: a port for otpy.observer."""
     loop = asyncio.get_running_loop()
     main = otpy.self_pid()
     signals_seen = 0
@@ -150,12 +181,9 @@ async def run_connect(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
-    options: dict[str, Any] = {"headers": headers, "subprotocols": subprotocols}
-    if ping_interval is not None:
-        options.update(ping_interval=ping_interval or None, ping_timeout=ping_interval or None)
     was_trapping = otpy.trap_exits(True)
     try:
-        return await _session(url, output, main, options, no_reconnect, loop, observe)
+        return await _session(url, output, main, options, no_reconnect, no_close, loop, observe)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -168,6 +196,7 @@ async def _session(
     main: otpy.Pid,
     options: dict[str, Any],
     no_reconnect: bool,
+    no_close: bool,
     loop: asyncio.AbstractEventLoop,
     observe: int | None,
 ) -> int:
@@ -189,6 +218,7 @@ async def _session(
         with contextlib.suppress(otpy.NoProcess):
             output.announce("observer", await observer_url())
 
+    output.on_stdout_gone = lambda: otpy.send(main, _StdoutGone())
     threading.Thread(target=_read_stdin, args=(loop, main), daemon=True).start()
 
     pending: deque[str] = deque()
@@ -204,15 +234,24 @@ async def _session(
             connected = False
             if no_reconnect and type(msg.reason) is not LocalClosed:
                 _log.error(
-                    "cli_gave_up", message="the connection is lost and --no-reconnect is set"
+                    "cli_gave_up",
+                    message="the connection is lost and --no-reconnect is set"
+                    if msg.reason.kind not in ("connect_failed", "handshake_rejected")
+                    else "could not connect, and --no-reconnect is set",
                 )
                 status = 1
                 break
         elif t is _Line:
             pending.append(msg.text)
         elif t is _Eof:
-            eof = True
-        elif t is _Signal:
+            eof = not no_close
+            if eof and pending and not connected:
+                _log.info(
+                    "cli_waiting",
+                    message=f"end of input: waiting for a connection to send {len(pending)} "
+                    "line(s); Ctrl-C to give up",
+                )
+        elif t is _Signal or t is _StdoutGone:
             break
         elif t is otpy.Exit and msg.pid == sup:
             _log.error("cli_supervisor_exited", reason=repr(msg.reason))
@@ -222,8 +261,12 @@ async def _session(
         if eof and not pending:
             break
     if pending:
-        _log.warning("cli_lines_not_sent", count=len(pending))
-    await _close(sup)
+        _log.error(
+            "cli_lines_not_sent",
+            message=f"{len(pending)} line(s) of input were not sent", count=len(pending),
+        )  # fmt: skip
+        status = 1
+    await _close(sup, connected)
     return status
 
 
@@ -233,16 +276,19 @@ async def _flush(pending: deque[str]) -> bool:
     while pending:
         try:
             await wsclient.send_frame(CLIENT, Text(pending[0]))
-        except wsclient.NotConnected:
+        except (wsclient.NotConnected, otpy.NoProcess, otpy.ServerExited, otpy.CallTimeout):
+            # down, or the client is being restarted: the line waits for the next _Up
             return False
         pending.popleft()
     return True
 
 
-async def _close(sup: otpy.Pid) -> None:
-    _log.info("cli_closing", message="closing the connection (1000)")
+async def _close(sup: otpy.Pid, connected: bool) -> None:
+    if connected:
+        _log.info("cli_closing", message="closing the connection (1000)")
     with contextlib.suppress(otpy.NoProcess, otpy.ServerExited, otpy.CallTimeout):
         await wsclient.close(CLIENT, 1000, timeout=10.0)
     with contextlib.suppress(otpy.NoProcess):
         await otpy.stop(sup, "shutdown")
-    _log.info("cli_closed", message="closed")
+    if connected:
+        _log.info("cli_closed", message="closed")

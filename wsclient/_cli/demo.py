@@ -6,8 +6,9 @@ step at a time, the server restarts, a bad tick crashes a handler, the server go
 heartbeat fires, and the handshake is answered 503 with Retry-After. The screen shows the live
 tree, each reconnect with its delay, and each restart; the end is a summary and a check that
 every tick the server sent on a connection reached ``handle_frame`` once and in order. It ends
-by itself in about 12 seconds (each wait is guarded: under 30 s in all) with status 0, or 1 if a
-step or the check failed.
+by itself in about 7 seconds with status 0, or 1 if a step or the check failed; each wait is
+guarded, and all of them together by ``DEADLINE``, so that it ends within 30 s whatever
+happens.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ _log = structlog.get_logger("wsclient.demo")
 
 #: The guard on each wait: a step that takes longer failed.
 STEP_TIMEOUT = 4.0
+#: The guard on all the waits together, in seconds from the start.
+DEADLINE = 25.0
 
 
 @dataclass
@@ -90,14 +93,16 @@ class Recorder:
     def __init__(self) -> None:
         self.clients = {name: ClientRecord(name, symbol) for name, symbol in CLIENTS}
         self._changed = asyncio.Event()
+        self.deadline = asyncio.get_running_loop().time() + DEADLINE
 
     def notify(self) -> None:
         self._changed.set()
 
-    async def wait_until(self, pred: Callable[[], bool], timeout: float) -> bool:
-        """Wait for `pred` to hold, re-checking at each change; False after `timeout` s."""
+    async def wait_until(self, pred: Callable[[], bool], timeout: float = STEP_TIMEOUT) -> bool:
+        """Wait for `pred` to hold, re-checking at each change; False after `timeout` s, or at
+        the demo's deadline."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = min(loop.time() + timeout, self.deadline)
         while not pred():
             left = deadline - loop.time()
             if left <= 0:
@@ -211,15 +216,20 @@ async def run_demo(output: Output, observe: int | None = None) -> int:
 
         tree_children.append(Observer.child_spec(port=observe, print_url=False))
     was_trapping = otpy.trap_exits(True)
-    root = await otpy.Supervisor.start_link(
-        tree_children, name="demo", max_restarts=3, max_seconds=5
-    )
+    try:
+        root = await otpy.Supervisor.start_link(
+            tree_children, name="demo", max_restarts=3, max_seconds=5
+        )
+    except BaseException:
+        await feed.stop()
+        otpy.trap_exits(was_trapping)
+        raise
     assert root is not None
     view.attach(root)
-    if observe is not None:
-        await _announce_observer(view)
     steps: list[Step] = []
     try:
+        if observe is not None:
+            await _announce_observer(view)
         async with view:
             for title, action in _script(feed, recorder):
                 step = Step(title)
@@ -398,13 +408,12 @@ def _check(feed: FeedServer, rec: Recorder) -> Verdict:
     final: list[tuple[str, int, int]] = []
     in_flight = 0
     anomalies: list[str] = []
-    for c in rec.clients.values():
-        anomalies += [f"{c.name}: conn {n} expected tick {e}, got {g}" for n, e, g in c.anomalies]
+    for r in rec.clients.values():
+        anomalies += [f"{r.name}: conn {n} expected tick {e}, got {g}" for n, e, g in r.anomalies]
     for sub in feed.subscriptions:
-        owner = rec.clients.get(sub.client or "")
-        if owner is None:
+        c = rec.clients.get(sub.client or "")
+        if c is None:
             continue
-        c = owner
         got = c.last_seq.get(sub.conn, 0)
         if got > sub.sent:
             anomalies.append(f"{c.name}: conn {sub.conn} handled {got} ticks of {sub.sent} sent")

@@ -20,6 +20,9 @@ __all__ = ["main"]
 
 
 class _Parser(argparse.ArgumentParser):
+    #: The subcommands' parsers, by name (for an error found after parsing).
+    commands: dict[str, _Parser]
+
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\nTry '{self.prog} --help' for usage.\n")
 
@@ -64,6 +67,12 @@ def _positive(value: str) -> float:
     return s
 
 
+def _host(value: str) -> str:
+    if not value.strip() or any(c.isspace() for c in value):
+        raise argparse.ArgumentTypeError(f"expected an address or a host name, got {value!r}")
+    return value
+
+
 def _port(value: str) -> int:
     try:
         n = int(value)
@@ -74,7 +83,7 @@ def _port(value: str) -> int:
     return n
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(
         prog="wsclient",
         description="Supervised, reconnecting websocket clients. With no command: the demo.",
@@ -103,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         "default 20)",
     )  # fmt: skip
     c.add_argument(
+        "-n", "--no-close", action="store_true",
+        help="the end of stdin does not close the connection: only Ctrl-C or SIGTERM do "
+        "(to run it with no input, as from cron or a service)",
+    )  # fmt: skip
+    c.add_argument(
         "--no-reconnect", action="store_true",
         help="exit with status 1 when the connection is lost instead of reconnecting",
     )  # fmt: skip
@@ -121,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--port", type=_port, default=8765, help="port (default 8765; 0: any free)")
     s.add_argument(
-        "--host", default="127.0.0.1",
+        "--host", default="127.0.0.1", type=_host,
         help="address to listen on (default 127.0.0.1: this machine only)",
     )  # fmt: skip
     s.add_argument("--mode", choices=("echo", "feed"), default="echo", help="default: echo")
@@ -137,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         "things on purpose and shows how each is survived; ends by itself in under 30 s.",
     )
     _observe_option(d, " and keep the tree running after the script until Ctrl-C")
+    parser.commands = {"connect": c, "serve": s, "demo": d}
     return parser
 
 
@@ -150,25 +165,32 @@ def _observe_option(p: argparse.ArgumentParser, more: str = "") -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line; exits with the command's status."""
-    args = build_parser().parse_args(argv)
-    raise SystemExit(_run(args))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    raise SystemExit(_run(parser, args))
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(parser: _Parser, args: argparse.Namespace) -> int:
     command = args.command or "demo"
     output = Output(json=bool(getattr(args, "json", False)))
     try:
         if command == "connect":
-            configure_logging(output)
-            from wsclient._cli.connect import run_connect
+            from wsclient._cli.connect import client_options, run_connect
+            from wsclient.errors import InvalidOption
 
+            try:
+                options = client_options(
+                    args.url, args.header, args.subprotocol, args.ping_interval
+                )
+            except (InvalidOption, InvalidURL) as e:
+                parser.commands["connect"].error(str(e))
+            configure_logging(output)
             coro: Any = run_connect(
                 args.url,
                 output,
-                headers=args.header,
-                subprotocols=args.subprotocol,
-                ping_interval=args.ping_interval,
+                options=options,
                 no_reconnect=args.no_reconnect,
+                no_close=args.no_close,
                 observe=args.observe,
             )
         elif command == "serve":

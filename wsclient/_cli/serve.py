@@ -8,6 +8,7 @@ each connection on stderr, and stops on Ctrl-C or SIGTERM with status 0.
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
 from typing import Any
 
@@ -63,9 +64,10 @@ async def run_serve(output: Output, *, host: str, port: int, mode: str, interval
     except OSError as e:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        in_use = e.errno == errno.EADDRINUSE
+        hint = "choose another port with --port" if in_use else "check the address given to --host"
         output.say(
-            f"wsclient serve: cannot listen on {host}:{port}: {e.strerror or e}; "
-            "choose another port with --port",
+            f"wsclient serve: cannot listen on {host}:{port}: {e.strerror or e}; {hint}",
             "bold red",
         )
         return 1

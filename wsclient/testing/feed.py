@@ -72,7 +72,7 @@ class FeedServer(Server):
     def url_for(self, symbol: str = "BTC-USD", client: str | None = None) -> str:
         """The URL subscribing to `symbol`, labelled `client`."""
         query = f"?client={quote(client)}" if client else ""
-        return f"ws://{self.host}:{self.port}/{quote(symbol)}{query}"
+        return f"ws://{self.netloc}/{quote(symbol)}{query}"
 
     async def start(self) -> FeedServer:
         await super().start()
@@ -88,10 +88,6 @@ class FeedServer(Server):
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
         await super().stop()
-
-    async def restart(self) -> None:
-        await self.stop()
-        await self.start()
 
     def pause(self) -> None:
         """Send no more ticks until :meth:`play`."""

@@ -104,7 +104,13 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"ws://{self.host}:{self.port}/"
+        return f"ws://{self.netloc}/"
+
+    @property
+    def netloc(self) -> str:
+        """``host:port``, an IPv6 address in brackets."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
     @property
     def open_connections(self) -> int:
