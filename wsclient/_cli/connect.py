@@ -1,11 +1,11 @@
 """``wsclient connect URL``: a supervised, reconnecting websocket client in the terminal.
 
 Received text and binary frames go to stdout; each line of stdin is sent as a text frame, in
-order, once the connection is up (lines typed while it is down wait for the next connection, so
-none is dropped). Connects, disconnects and the next retry go to stderr. Ctrl-C (SIGINT), SIGTERM
-or the end of stdin close the connection with code 1000 and exit with status 0; a second Ctrl-C
-exits at once with status 130. With ``--no-reconnect`` a lost connection ends the program with
-status 1.
+order, once the connection is up (lines typed while it is down wait for the next connection).
+Connects, disconnects and the next retry go to stderr. Ctrl-C (SIGINT), SIGTERM or the end of
+stdin (unless ``--no-close``) close the connection with code 1000 and exit with status 0; a
+second Ctrl-C exits at once with status 130. Status 1: with ``--no-reconnect``, the connection
+was lost; or lines of input were left unsent. A closed stdout (``| head``) ends it with 0.
 
 The client is a :class:`wsclient.WebsocketClient` under a one_for_one supervisor (restart
 transient), the same tree a program would write.
