@@ -192,6 +192,10 @@ if TYPE_CHECKING:
     from otpy import observer as observer
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), "observer"})
+
+
 def __getattr__(name: str) -> object:
     # otpy.observer is imported on first use: it brings aiohttp, which the rest of otpy never
     # imports, so `import otpy` stays light

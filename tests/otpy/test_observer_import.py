@@ -12,6 +12,7 @@ async def test_import_otpy_does_not_import_aiohttp_and_otpy_observer_is_an_attri
     code = (
         "import sys, otpy, otpy.supervisor, otpy.registry\n"
         "assert 'aiohttp' not in sys.modules\n"
+        "assert 'observer' in dir(otpy) and 'aiohttp' not in sys.modules\n"
         "assert otpy.observer.Observer.__name__ == 'Observer'\n"
         "assert 'aiohttp' in sys.modules\n"
         "try:\n"

@@ -14,6 +14,7 @@ if (params.get("token")) {
 
 let state = null;
 let events = [];
+let failures = 0;
 let selected = null;
 
 function el(tag, attrs, ...children) {
@@ -36,7 +37,11 @@ function connect() {
   const query = token ? "?token=" + encodeURIComponent(token) : "";
   const ws = new WebSocket(`${scheme}://${location.host}/ws${query}`);
   const link = document.getElementById("link");
-  ws.onopen = () => { events = []; link.textContent = "live"; link.className = "link live"; };
+  let opened = false;
+  ws.onopen = () => {
+    opened = true; failures = 0; events = [];
+    link.textContent = "live"; link.className = "link live";
+  };
   ws.onmessage = (e) => {
     const data = JSON.parse(e.data);
     const last = events.length ? events[events.length - 1].seq : 0;
@@ -45,7 +50,12 @@ function connect() {
     render();
   };
   ws.onclose = () => {
-    link.textContent = "disconnected: retrying"; link.className = "link";
+    if (!opened) failures += 1;
+    // refused again and again: the observer is gone, or was restarted with a new token
+    link.textContent = failures >= 3
+      ? "cannot connect: if the observer was restarted, open the address it printed"
+      : "disconnected: retrying";
+    link.className = "link";
     setTimeout(connect, 1000);
   };
 }
