@@ -22,8 +22,8 @@ from otpy.observer._events import EventTap
 from otpy.supervisor import which_children
 
 from ..otpy.support import wait_down
+from .endpoints_support import Observe
 from .support import GUARD
-from .test_endpoints import Observe
 
 
 class Worker(GenServer):
