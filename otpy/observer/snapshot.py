@@ -219,15 +219,8 @@ def _supervisor(proc: _Process) -> SupervisorSnapshot | None:
     horizon = proc.rt.loop.time() - intensity.max_seconds  # the window is on the loop's clock
     in_window = sum(1 for t in intensity.stamps if t >= horizon)
     kids = tuple(
-        ChildSnapshot(
-            id=format_id(c.spec.id),
-            pid=c.pid,
-            type=c.spec.type,
-            restart=c.spec.restart,
-            status=c.info().status,
-            restarts=c.restarts,
-        )
-        for c in server.children.values()
+        ChildSnapshot(format_id(i.id), i.pid, i.type, i.restart, i.status, i.restarts)
+        for i in (c.info() for c in server.children.values())
     )
     return SupervisorSnapshot(
         pid=proc.pid,

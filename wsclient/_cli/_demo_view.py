@@ -83,13 +83,7 @@ class PlainView(_Base):
     """Line by line, no colour and no redrawing: for pipes, files and CI logs."""
 
     def _print(self, line: str) -> None:
-        if self.output.stdout_gone:
-            return
-        try:
-            self.output.stdout.write(line + "\n")
-            self.output.stdout.flush()
-        except BrokenPipeError:  # | head: the demo goes on to its end, silently
-            self.output.stdout_closed()
+        self.output.line(line)  # after | head: nothing, and the demo goes on to its end
 
     def step(self, n: int, total: int, title: str) -> None:
         self._print(f"\n[{n}/{total}] {title}")

@@ -125,8 +125,14 @@ class Output:
         else:
             data = bytes(frame.data)
             obj.update(type="binary", size=len(data), base64=base64.b64encode(data).decode())
+        self.line(json.dumps(obj, ensure_ascii=False))
+
+    def line(self, text: str) -> None:
+        """One plain line on stdout; nothing once its reader has gone."""
+        if self.stdout_gone:
+            return
         try:
-            self.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            self.stdout.write(text + "\n")
             self.stdout.flush()
         except BrokenPipeError:
             self.stdout_closed()

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from wsclient import (
     WebsocketClient,
 )
 from wsclient._cli._output import Output, describe
+from wsclient._cli._signals import on_signals
 from wsclient.client import _prepare
 
 __all__ = ["run_connect"]
@@ -179,15 +179,12 @@ async def run_connect(
             os._exit(130)  # a second Ctrl-C: the user does not want to wait for the close
         otpy.send(main, _Signal(signum))
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal, sig)
-    was_trapping = otpy.trap_exits(True)
-    try:
-        return await _session(url, output, main, options, no_reconnect, no_close, loop, observe)
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        otpy.trap_exits(was_trapping)
+    with on_signals(on_signal):
+        was_trapping = otpy.trap_exits(True)
+        try:
+            return await _session(url, output, main, options, no_reconnect, no_close, loop, observe)
+        finally:
+            otpy.trap_exits(was_trapping)
 
 
 async def _session(

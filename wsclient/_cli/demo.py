@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import signal
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from wsclient import (
 )
 from wsclient._cli._demo_view import View, make_view
 from wsclient._cli._output import Output, configure_logging, describe
+from wsclient._cli._signals import until_signal
 from wsclient.testing import FeedServer
 
 __all__ = ["Recorder", "Ticker", "run_demo"]
@@ -247,7 +247,7 @@ async def run_demo(output: Output, observe: int | None = None) -> int:
         view.summary(tree, steps, verdict, time.monotonic() - began, passed)
         if observe is not None:
             feed.play()
-            await _announce_observer(view, until_signal=True)
+            await _announce_observer(view, keep_running=True)
     finally:
         with contextlib.suppress(otpy.NoProcess):
             await otpy.stop(root, "shutdown")
@@ -256,8 +256,8 @@ async def run_demo(output: Output, observe: int | None = None) -> int:
     return 0 if passed else 1
 
 
-async def _announce_observer(view: View, until_signal: bool = False) -> None:
-    """Say where the observer's page is; with `until_signal`, wait for Ctrl-C or SIGTERM."""
+async def _announce_observer(view: View, keep_running: bool = False) -> None:
+    """Say where the observer's page is; with `keep_running`, wait for Ctrl-C or SIGTERM."""
     from otpy.observer import observer_url
 
     try:
@@ -265,19 +265,11 @@ async def _announce_observer(view: View, until_signal: bool = False) -> None:
     except otpy.NoProcess:
         view.message("the observer did not start (see the events): no page to show")
         return
-    if not until_signal:
+    if not keep_running:
         view.message(f"observer: {url}")
         return
     view.message(f"the tree keeps running for the observer at {url}; Ctrl-C to stop")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+    await until_signal()
 
 
 # -- the script -----------------------------------------------------------------------------

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import signal
 from typing import Any
 
 from aiohttp import web
 
 from wsclient._cli._output import Output
+from wsclient._cli._signals import on_signals
 from wsclient.testing import FeedServer, Server
 
 __all__ = ["run_serve"]
@@ -51,33 +51,29 @@ class _FeedServer(_Announce, FeedServer):
 async def run_serve(output: Output, *, host: str, port: int, mode: str, interval: float) -> int:
     """Run the command; return the exit status."""
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    server: Server
-    if mode == "feed":
-        server = _FeedServer(output, host=host, port=port, interval=interval)
-    else:
-        server = _EchoServer(output, host=host, port=port, echo=True)
-    try:
-        await server.start()
-    except OSError as e:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        in_use = e.errno == errno.EADDRINUSE
-        hint = "choose another port with --port" if in_use else "check the address given to --host"
-        output.say(
-            f"wsclient serve: cannot listen on {host}:{port}: {e.strerror or e}; {hint}",
-            "bold red",
-        )
-        return 1
-    hint = f" (try {server.url}BTC-USD)" if mode == "feed" else ""
-    output.say(f"serving {mode} on {server.url}{hint}; Ctrl-C to stop", "bold")
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        await server.stop()
+    with on_signals(lambda _: stop.set()):  # from before the address is announced
+        server: Server
+        if mode == "feed":
+            server = _FeedServer(output, host=host, port=port, interval=interval)
+        else:
+            server = _EchoServer(output, host=host, port=port, echo=True)
+        try:
+            await server.start()
+        except OSError as e:
+            in_use = e.errno == errno.EADDRINUSE
+            hint = (
+                "choose another port with --port" if in_use else "check the address given to --host"
+            )
+            output.say(
+                f"wsclient serve: cannot listen on {host}:{port}: {e.strerror or e}; {hint}",
+                "bold red",
+            )
+            return 1
+        hint = f" (try {server.url}BTC-USD)" if mode == "feed" else ""
+        output.say(f"serving {mode} on {server.url}{hint}; Ctrl-C to stop", "bold")
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
     output.say("stopped", "dim")
     return 0
